@@ -1,0 +1,51 @@
+"""Who is calling the API: a bearer token, or a signed-in browser session (which then needs CSRF)."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from planner.errors import BadRequest, PermissionDenied, Unauthenticated
+from planner.extensions import csrf
+from planner.models import Role, User
+from planner.services import users
+from planner.state import state
+from planner.web.context import db
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def authenticate(role: Role | None) -> User | None:
+    if role is None:
+        return None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use 'Authorization: Bearer <token>'")
+        user_id = _token_user_id(token.strip())
+        if user_id is None:
+            raise Unauthenticated("the API token is unknown or revoked")
+        user = db().get(User, user_id)
+        assert user is not None
+    elif current_user.is_authenticated:
+        user = current_user._get_current_object()
+        if request.method in UNSAFE:
+            try:
+                csrf.protect()
+            except CSRFError as error:
+                raise BadRequest(f"session requests need an X-CSRFToken header: {error.description}")
+    else:
+        raise Unauthenticated("sign in or send a bearer token")
+    if not user.has_role(role):
+        raise PermissionDenied(f"this needs the {role} role or higher")
+    return user
+
+
+def _token_user_id(token: str) -> int | None:
+    """Look the token up and note its use in a short transaction of its own."""
+    st = state()
+    with st.sessions() as session, session.begin():
+        user = users.user_for_token(session, token, st.clock.now())
+        return None if user is None else user.id

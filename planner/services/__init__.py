@@ -1,0 +1,1 @@
+"""Domain services: they own transactions and state transitions, and write the audit log."""

@@ -1,0 +1,72 @@
+"""The web pages: one blueprint per area, each view thin over the services."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from planner.errors import PlannerError
+from planner.extensions import login_manager
+from planner.models import Role, User
+from planner.services import deliveries
+from planner.web import auth, channels, health, posts, review, settings, sent
+from planner.web.context import db, now, workspace_timezone
+from planner.web.timefmt import show
+from planner.worker.dispatcher import worker_alive
+
+
+def init_app(app: Flask) -> None:
+    for module in (auth, posts, review, sent, channels, settings, health):
+        app.register_blueprint(module.bp)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = ""
+    login_manager.user_loader(_load_user)
+    app.context_processor(_layout_context)
+    app.add_template_filter(lambda value: show(value, workspace_timezone()), "local")
+    app.add_template_filter(lambda value: show(value, workspace_timezone())[11:], "local_time")
+    for code in (400, 403, 404, 405, 413):
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(PlannerError, _planner_error)
+
+
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _layout_context() -> dict[str, object]:
+    if not current_user.is_authenticated:
+        return {"Role": Role}
+    from planner.state import state
+
+    alive, _beat = worker_alive(db(), state())
+    attention = deliveries.count_needing_attention(db()) if current_user.has_role(Role.operator) else 0
+    return {"Role": Role, "worker_alive": alive, "deliveries_needing_attention": attention,
+            "now": now()}
+
+
+def _error_page(error):  # type: ignore[no-untyped-def]
+    messages = {
+        400: _("The request could not be understood (was the form's security token missing?)."),
+        403: _("You do not have permission to do that."),
+        404: _("There is nothing here."),
+        405: _("That action is not allowed here."),
+        413: _("What you sent is too large."),
+    }
+    code = getattr(error, "code", 400)
+    if request.path.startswith("/api/"):
+        from planner.api import error_response
+
+        return error_response(_API_CODES.get(code, "error"), str(getattr(error, "description", error)), code)
+    return render_template("error.html", code=code, message=messages.get(code, str(error))), code
+
+
+_API_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              413: "too_large"}
+
+
+def _planner_error(error: PlannerError):  # type: ignore[no-untyped-def]
+    return render_template("error.html", code=error.status, message=error.message), error.status

@@ -1,0 +1,62 @@
+"""Per-request helpers for views: the database session, the clock, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import abort, g, request
+from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
+
+from planner.db import reading
+from planner.models import Role
+from planner.services import workspace
+from planner.state import state
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def db() -> Session:
+    """The request's session; a GET reads without taking SQLite's write lock."""
+    if "db_session" not in g:
+        st = state()
+        bind = reading(st.engine) if request.method in SAFE_METHODS else st.engine
+        g.db_session = st.sessions(bind=bind)
+    return g.db_session
+
+
+def now() -> datetime:
+    return state().clock.now()
+
+
+def workspace_timezone() -> ZoneInfo:
+    name = workspace.get(db(), "timezone", state().config["TIMEZONE"])
+    return ZoneInfo(name)
+
+
+def allow_self_approval() -> bool:
+    return bool(workspace.get(db(), "allow_self_approval", state().config["ALLOW_SELF_APPROVAL"]))
+
+
+def role_required(role: Role) -> Callable[[F], F]:
+    """Signed in, and at least ``role``; anyone else gets a 403 page."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_role = role  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

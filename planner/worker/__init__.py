@@ -1,0 +1,1 @@
+"""The dispatcher: clock, claim, send, record."""

@@ -1,0 +1,114 @@
+"""Sending one claimed delivery: load in a short transaction, send with none open, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from planner.channel_api import (
+    ChannelContext,
+    ChannelError,
+    ChannelKind,
+    OutcomeUnknownError,
+    PermanentError,
+    PostContent,
+    Receipt,
+    RenderError,
+    RetryableError,
+    ThrottledError,
+)
+from planner.http import HttpClient
+from planner.models import Delivery, DeliveryStatus, Post
+from planner.services import deliveries
+from planner.services.channels import build_kind
+from planner.services.deliveries import Outcome
+from planner.state import PlannerState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    delivery_id: int
+    key: str
+    parts_sent: int
+    kind: ChannelKind
+    content: PostContent
+
+
+def send_claimed(state: PlannerState, delivery_id: int, worker_id: str, http: HttpClient) -> Outcome:
+    job_or_outcome = _prepare(state, delivery_id)
+    if isinstance(job_or_outcome, Outcome):
+        outcome = job_or_outcome
+    else:
+        outcome = _send(state, job_or_outcome, worker_id, http)
+    with state.sessions() as session, session.begin():
+        recorded = deliveries.record_outcome(
+            session, delivery_id, worker_id, outcome, now=state.clock.now(),
+            max_attempts=state.config["MAX_ATTEMPTS"],
+        )
+    if not recorded:
+        log.warning("delivery %s: lease lost before the outcome (%s) was recorded",
+                    delivery_id, outcome.status)
+    return outcome
+
+
+def _prepare(state: PlannerState, delivery_id: int) -> Job | Outcome:
+    with state.sessions() as session, session.begin():
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        post = session.get(Post, delivery.post_id)
+        assert post is not None
+        context = ChannelContext(instance_path=state.instance_path,
+                                 community_name=state.config["COMMUNITY_NAME"])
+        try:
+            kind = build_kind(delivery.channel, state.registry, state.secret_box, context)
+        except KeyError:
+            return Outcome(DeliveryStatus.failed,
+                           f"channel kind {delivery.channel.kind!r} is not installed")
+        content = PostContent(kind=post.kind, title=post.title, body=post.body)
+        return Job(delivery.id, delivery.idempotency_key, delivery.parts_sent, kind, content)
+
+
+def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Outcome:
+    try:
+        messages = job.kind.render(job.content)
+    except RenderError as error:
+        return Outcome(DeliveryStatus.failed, f"cannot be shown on this channel: {error}")
+    receipt = Receipt()
+    for number, message in enumerate(messages, start=1):
+        if number <= job.parts_sent:
+            continue
+        key = job.key if len(messages) == 1 else f"{job.key}-p{number}"
+        try:
+            receipt = _first_receipt(receipt, job.kind.send(message, http, key))
+        except ChannelError as error:
+            return _outcome_of(error, job.kind)
+        except Exception as error:  # a plugin bug: whether it posted is unknown
+            log.exception("channel %s raised an unexpected error", job.kind.name)
+            return _outcome_of(OutcomeUnknownError(f"unexpected error: {error!r}"), job.kind)
+        if len(messages) > 1:
+            with state.sessions() as session, session.begin():
+                if not deliveries.record_part_sent(session, job.delivery_id, worker_id, number):
+                    return Outcome(DeliveryStatus.unconfirmed, "lease lost between parts")
+    return Outcome(DeliveryStatus.sent, remote_id=receipt.remote_id, remote_url=receipt.remote_url)
+
+
+def _first_receipt(current: Receipt, new: Receipt) -> Receipt:
+    """A split post is identified by its first message."""
+    return current if current.remote_id or current.remote_url else new
+
+
+def _outcome_of(error: ChannelError, kind: ChannelKind) -> Outcome:
+    if isinstance(error, ThrottledError):
+        return Outcome(DeliveryStatus.retrying, f"throttled: {error.message}",
+                       retry_after=error.retry_after, cool_down=error.retry_after)
+    if isinstance(error, RetryableError):
+        return Outcome(DeliveryStatus.retrying, error.message, retry_after=error.retry_after)
+    if isinstance(error, PermanentError):
+        return Outcome(DeliveryStatus.failed, error.message)
+    if isinstance(error, OutcomeUnknownError) and kind.capabilities.idempotency_key:
+        return Outcome(DeliveryStatus.retrying,
+                       f"{error.message}; resending with the same idempotency key")
+    return Outcome(DeliveryStatus.unconfirmed, error.message)
+

@@ -1,0 +1,34 @@
+"""A channel kind whose answers a test scripts: it lets the dispatcher meet every kind of outcome."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from planner.channel_api import (
+    Capabilities,
+    ChannelError,
+    ChannelKind,
+    Limits,
+    Message,
+    PostContent,
+    Receipt,
+)
+
+
+class ScriptedChannel(ChannelKind):
+    name = "scripted"
+    label = "Scripted (tests)"
+    limits = Limits(per_minute=600)
+    capabilities = Capabilities(idempotency_key=False, remote_url=True)
+    script: ClassVar[list[ChannelError | Receipt]] = []
+    sent: ClassVar[list[tuple[str, str]]] = []
+
+    def render(self, post: PostContent) -> list[Message]:
+        return [Message(text=post.body, title=post.title)]
+
+    def send(self, message: Message, http: Any, idempotency_key: str) -> Receipt:
+        answer = self.script.pop(0) if self.script else Receipt("1", "https://example.test/1")
+        if isinstance(answer, ChannelError):
+            raise answer
+        self.sent.append((idempotency_key, message.text))
+        return answer

@@ -1,0 +1,346 @@
+"""The dispatcher: on time, never twice, never lost; every outcome recorded."""
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from channels.outbox import OutboxChannel
+from planner.channel_api import (
+    OutcomeUnknownError,
+    PermanentError,
+    Receipt,
+    RetryableError,
+    ThrottledError,
+)
+from planner.models import Channel, Delivery, DeliveryAttempt, Post
+from planner.registry import Registry
+from planner.worker.claim import claim_due
+from planner.worker.dispatcher import Dispatcher
+from planner.worker.runner import DispatcherAlreadyRunning, SingleDispatcherLock
+from tests.scripted_channel import ScriptedChannel
+
+
+@pytest.fixture
+def scripted(st):
+    st.registry = Registry({"outbox": OutboxChannel, "scripted": ScriptedChannel})
+    ScriptedChannel.script = []
+    ScriptedChannel.sent = []
+    return ScriptedChannel
+
+
+@pytest.fixture
+def people(make):
+    return make.user("editor"), make.user("operator")
+
+
+def delivery(st, post_id):
+    with st.sessions() as session:
+        return session.scalars(select(Delivery).where(Delivery.post_id == post_id)).one()
+
+
+def post_status(st, post_id):
+    with st.sessions() as session:
+        return session.get(Post, post_id).status
+
+
+def attempts(st):
+    with st.sessions() as session:
+        return session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()
+
+
+def test_approved_post_goes_out_at_its_time_through_the_outbox(st, make, people, clock):
+    editor, operator = people
+    channel = make.channel("Python learners group 1")
+    post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id],
+                        title="Tip of the week", body="Use **f-strings**.")
+    dispatcher = Dispatcher(st, worker_id="w1")
+
+    assert dispatcher.tick().sent == 0  # not due yet
+    assert delivery(st, post_id).status == "pending"
+
+    clock.advance(hours=1)
+    report = dispatcher.tick()
+    assert report.outcomes == {"sent": 1}
+    sent = delivery(st, post_id)
+    assert (sent.status, sent.sent_at, sent.attempt_count) == ("sent", clock.now(), 1)
+    assert post_status(st, post_id) == "published"
+    files = list((st.instance_path / "outbox").glob("*.json"))
+    assert len(files) == 1
+    record = json.loads(files[0].read_text())
+    assert record["message"]["title"] == "Tip of the week"
+    assert record["idempotency_key"] == sent.idempotency_key
+    assert [(a.worker, a.outcome) for a in attempts(st)] == [("w1", "sent")]
+
+    clock.advance(minutes=5)
+    assert dispatcher.tick().sent == 0  # nothing twice
+    assert len(list((st.instance_path / "outbox").glob("*.json"))) == 1
+
+
+def test_retryable_error_backs_off_with_jitter_then_succeeds(st, make, people, clock, scripted):
+    editor, operator = people
+    channel = make.channel(kind="scripted")
+    post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
+    clock.advance(hours=1)
+    scripted.script = [RetryableError("HTTP 502 from the platform")]
+    Dispatcher(st).tick()
+    waiting = delivery(st, post_id)
+    assert waiting.status == "retrying"
+    assert waiting.last_error == "HTTP 502 from the platform"
+    delay = waiting.next_attempt_at - clock.now()
+    assert timedelta(seconds=15) <= delay <= timedelta(seconds=30)
+
+    assert Dispatcher(st).tick().sent == 0  # not before its time
+    clock.advance(seconds=31)
+    Dispatcher(st).tick()
+    done = delivery(st, post_id)
+    assert (done.status, done.attempt_count, done.remote_url) == ("sent", 2, "https://example.test/1")
+    assert [a.outcome for a in attempts(st)] == ["retrying", "sent"]
+
+
+def test_throttle_honours_retry_after_for_the_whole_target_only(st, make, people, clock, scripted):
+    editor, operator = people
+    busy = make.channel(kind="scripted")
+    calm = make.channel(kind="outbox")
+    first = make.post(editor, status="approved", reviewer=operator, channel_ids=[busy.id])
+    second = make.post(editor, status="approved", reviewer=operator, channel_ids=[busy.id])
+    other = make.post(editor, status="approved", reviewer=operator, channel_ids=[calm.id])
+    clock.advance(hours=1)
+    scripted.script = [ThrottledError("too many requests", retry_after=120)]
+    Dispatcher(st).tick()
+    assert delivery(st, first).status == "retrying"
+    assert delivery(st, first).next_attempt_at >= clock.now() + timedelta(seconds=120)
+    assert delivery(st, second).status == "pending"  # the target is cooling down
+    assert delivery(st, other).status == "sent"  # other targets are not held up
+    with st.sessions() as session:
+        assert session.get(Channel, busy.id).next_send_at == clock.now() + timedelta(seconds=120)
+    clock.advance(seconds=119)
+    assert Dispatcher(st).tick().sent == 0
+
+
+def test_permanent_error_fails_the_delivery_and_the_post(st, make, people, clock, scripted):
+    editor, operator = people
+    post_id = make.post(editor, status="approved", reviewer=operator,
+                        channel_ids=[make.channel(kind="scripted").id])
+    clock.advance(hours=1)
+    scripted.script = [PermanentError("errcode 93000: invalid webhook url")]
+    Dispatcher(st).tick()
+    failed = delivery(st, post_id)
+    assert (failed.status, failed.last_error) == ("failed", "errcode 93000: invalid webhook url")
+    assert post_status(st, post_id) == "failed"
+
+
+def test_lost_response_is_unconfirmed_where_the_platform_cannot_deduplicate(
+        st, make, people, clock, scripted):
+    editor, operator = people
+    post_id = make.post(editor, status="approved", reviewer=operator,
+                        channel_ids=[make.channel(kind="scripted").id])
+    clock.advance(hours=1)
+    scripted.script = [OutcomeUnknownError("read timeout after sending")]
+    Dispatcher(st).tick()
+    assert delivery(st, post_id).status == "unconfirmed"
+    clock.advance(hours=1)
+    Dispatcher(st).tick()
+    assert scripted.sent == []  # never resent blindly
+    assert post_status(st, post_id) == "approved"  # waiting for an operator
+
+
+def test_retries_stop_at_the_expiry(st, make, people, clock, scripted):
+    editor, operator = people
+    now = clock.now()
+    post_id = make.post(editor, status="approved", reviewer=operator, kind="greeting",
+                        channel_ids=[make.channel(kind="scripted").id],
+                        scheduled_at=now + timedelta(minutes=10),
+                        expires_at=now + timedelta(minutes=10, seconds=10))
+    clock.advance(minutes=10)
+    scripted.script = [RetryableError("HTTP 503")]
+    Dispatcher(st).tick()
+    expired = delivery(st, post_id)
+    assert expired.status == "expired"
+    assert "HTTP 503" in expired.last_error
+    assert post_status(st, post_id) == "failed"
+
+
+def test_catch_up_after_downtime_sends_what_is_still_worth_sending(st, make, people, clock):
+    editor, operator = people
+    channel = make.channel()
+    now = clock.now()
+    tutorial = make.post(editor, status="approved", reviewer=operator, kind="tutorial",
+                         channel_ids=[channel.id], scheduled_at=now + timedelta(hours=1))
+    greeting = make.post(editor, status="approved", reviewer=operator, kind="greeting",
+                         channel_ids=[channel.id], scheduled_at=now + timedelta(hours=2))
+    clock.advance(hours=7)  # the machine was off; a greeting is worthless after 4 hours
+    Dispatcher(st).tick()
+    assert delivery(st, tutorial).status == "sent"
+    assert delivery(st, greeting).status == "expired"
+    assert post_status(st, greeting) == "failed"
+
+
+def test_rate_limit_spaces_sends_to_one_target(st, make, people, clock):
+    editor, operator = people
+    channel = make.channel(rate_per_minute=2)
+    ids = [make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
+           for _ in range(3)]
+    clock.advance(hours=1)
+    Dispatcher(st).tick()
+    assert [delivery(st, i).status for i in ids] == ["sent", "pending", "pending"]
+    clock.advance(seconds=29)
+    assert Dispatcher(st).tick().sent == 0
+    clock.advance(seconds=1)
+    Dispatcher(st).tick()
+    assert [delivery(st, i).status for i in ids] == ["sent", "sent", "pending"]
+
+
+def test_fan_out_reaches_every_target_in_one_tick(st, make, people, clock):
+    editor, operator = people
+    for _ in range(30):
+        make.channel(tags=["python-groups"])
+    post_id = make.post(editor, status="approved", reviewer=operator, tags=["python-groups"])
+    clock.advance(hours=1)
+    assert Dispatcher(st).tick().outcomes == {"sent": 30}
+    assert post_status(st, post_id) == "published"
+
+
+def test_expired_lease_is_resent_where_the_platform_deduplicates(st, make, people, clock, scripted):
+    editor, operator = people
+    idempotent = make.post(editor, status="approved", reviewer=operator,
+                           channel_ids=[make.channel(kind="outbox").id])
+    plain = make.post(editor, status="approved", reviewer=operator,
+                      channel_ids=[make.channel(kind="scripted").id])
+    clock.advance(hours=1)
+    assert len(claim_due(st, "crashed-worker", clock.now(), 10)) == 2  # then the worker died
+    clock.advance(seconds=st.config["LEASE_SECONDS"] + 1)
+    Dispatcher(st, worker_id="survivor").tick()
+    assert delivery(st, idempotent).status == "sent"
+    assert delivery(st, plain).status == "unconfirmed"
+    outcomes = sorted((a.worker, a.outcome) for a in attempts(st))
+    assert outcomes == [("crashed-worker", "lease_expired"), ("crashed-worker", "lease_expired"),
+                        ("survivor", "sent")]
+
+
+def test_an_outcome_is_not_recorded_without_the_lease(st, make, people, clock):
+    from planner.services import deliveries
+    from planner.services.deliveries import Outcome
+
+    editor, operator = people
+    post_id = make.post(editor, status="approved", reviewer=operator,
+                        channel_ids=[make.channel().id])
+    clock.advance(hours=1)
+    [delivery_id] = claim_due(st, "slow-worker", clock.now(), 10)
+    with st.sessions() as session, session.begin():
+        session.execute(update(Delivery).values(lease_owner="someone-else"))
+    with st.sessions() as session, session.begin():
+        assert not deliveries.record_outcome(session, delivery_id, "slow-worker",
+                                             Outcome("sent"), now=clock.now(), max_attempts=8)
+    assert delivery(st, post_id).status == "sending"
+
+
+def test_stopping_releases_claimed_but_unsent_deliveries(st, make, people, clock):
+    editor, operator = people
+    channel = make.channel()
+    post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
+    clock.advance(hours=1)
+    dispatcher = Dispatcher(st, worker_id="w1")
+    claimed = claim_due(st, "w1", clock.now(), 10)
+    dispatcher._release(claimed)
+    released = delivery(st, post_id)
+    assert (released.status, released.attempt_count, released.lease_owner) == ("pending", 0, None)
+    assert [a.outcome for a in attempts(st)] == ["released"]
+
+
+def test_two_dispatchers_at_once_never_send_twice(st, make, people, clock):
+    editor, operator = people
+    channels = [make.channel() for _ in range(8)]
+    ids = [make.post(editor, status="approved", reviewer=operator,
+                     channel_ids=[c.id for c in channels]) for _ in range(5)]
+    clock.advance(hours=1)
+    errors = []
+
+    def work(name):
+        try:
+            for _ in range(10):
+                Dispatcher(st, worker_id=name).tick()
+                clock.advance(seconds=1)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with st.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DeliveryAttempt)) == 40
+        statuses = set(session.scalars(select(Delivery.status)))
+    assert statuses == {"sent"}
+    assert {post_status(st, i) for i in ids} == {"published"}
+    assert len(list((st.instance_path / "outbox").glob("*.json"))) == 40
+
+
+def test_only_one_dispatcher_may_run_on_sqlite(tmp_path):
+    from planner import create_app
+    from planner.state import state
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'one.sqlite3'}"})
+    first, second = SingleDispatcherLock(state(app)), SingleDispatcherLock(state(app))
+    first.acquire()
+    try:
+        with pytest.raises(DispatcherAlreadyRunning, match="exactly one"):
+            second.acquire()
+    finally:
+        first.release()
+    second.acquire()
+    second.release()
+    state(app).engine.dispose()
+
+
+def test_heartbeat_shows_on_healthz_and_goes_stale(st, client, clock):
+    assert client.get("/healthz").json["worker"]["alive"] is False
+    dispatcher = Dispatcher(st, worker_id="w1")
+    dispatcher.heartbeat()
+    health = client.get("/healthz").json
+    assert health["worker"] == {"alive": True, "last_heartbeat": clock.now().isoformat(),
+                                "worker_id": "w1"}
+    assert (health["status"], health["db"]["ok"]) == ("ok", True)
+    clock.advance(minutes=2)
+    assert client.get("/healthz").json["worker"]["alive"] is False
+    dispatcher.heartbeat(stopped=True)
+    assert client.get("/healthz").json["worker"]["worker_id"] is None
+
+
+def test_operator_retries_and_resolves_through_the_api(st, make, people, clock, scripted, client):
+    from planner.services import users
+
+    editor, operator = people
+    failed = make.post(editor, status="approved", reviewer=operator,
+                       channel_ids=[make.channel(kind="scripted").id])
+    unknown = make.post(editor, status="approved", reviewer=operator,
+                        channel_ids=[make.channel(kind="scripted").id])
+    clock.advance(hours=1)
+    scripted.script = [PermanentError("chat not found"), OutcomeUnknownError("connection reset")]
+    Dispatcher(st).tick()
+    with st.sessions() as session, session.begin():
+        token = users.create_token(session, session.merge(operator), now=clock.now())
+    headers = {"Authorization": f"Bearer {token}"}
+
+    retried = client.post(f"/api/v1/deliveries/{delivery(st, failed).id}/retry", headers=headers)
+    assert retried.json["status"] == "retrying"
+    scripted.script = [Receipt("9", "https://example.test/9")]
+    clock.advance(seconds=1)  # the target's rate limit spaces sends
+    Dispatcher(st).tick()
+    assert (delivery(st, failed).status, post_status(st, failed)) == ("sent", "published")
+
+    resolved = client.post(f"/api/v1/deliveries/{delivery(st, unknown).id}/resolve",
+                           headers=headers, json={"outcome": "sent"})
+    assert resolved.json["status"] == "sent"
+    assert post_status(st, unknown) == "published"
+    again = client.post(f"/api/v1/deliveries/{delivery(st, unknown).id}/resolve",
+                        headers=headers, json={"outcome": "sent"})
+    assert again.status_code == 409
+    bad = client.post(f"/api/v1/deliveries/{delivery(st, unknown).id}/resolve",
+                      headers=headers, json={"outcome": "maybe"})
+    assert bad.status_code == 422 and "outcome" in bad.json["error"]["fields"]

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint lock bench clean
+.PHONY: run test lint lock messages clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/planner db upgrade
@@ -39,8 +39,12 @@ lock: $(VENV)/bin/python
 	    $(VENV)-lock/bin/pip freeze --exclude planner; } > requirements-dev.lock
 	rm -rf $(VENV)-lock
 
-bench: $(VENV)/.test-installed
-	$(BIN)/python -m bench
-
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check planner channels tests
+
+messages: $(VENV)/.run-installed
+	mkdir -p planner/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o planner/translations/messages.pot .

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import Flask
 
 from planner.app import create_app
 from planner.errors import PlannerError
-from planner.state import state
+from planner.state import PlannerState, state
 
 
-def _app() -> Flask:
-    return create_app()
+@contextmanager
+def _app() -> Iterator[Flask]:
+    """The app for one command; its connections are closed when the command ends."""
+    app = create_app()
+    try:
+        yield app
+    finally:
+        state(app).engine.dispose()
+
+
+@contextmanager
+def _state() -> Iterator[PlannerState]:
+    with _app() as app:
+        yield state(app)
 
 
 @click.group()
@@ -31,20 +45,20 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 
     from planner.worker.runner import DispatcherAlreadyRunning, DispatcherService
 
-    app = _app()
-    service = None
-    if not no_worker:
-        service = DispatcherService(state(app))
+    with _app() as app:
+        service = None
+        if not no_worker:
+            service = DispatcherService(state(app))
+            try:
+                service.start()
+            except DispatcherAlreadyRunning as error:
+                raise click.ClickException(f"{error} (or use --no-worker)") from None
+        click.echo(f"planner is serving on http://{host}:{port}/")
         try:
-            service.start()
-        except DispatcherAlreadyRunning as error:
-            raise click.ClickException(f"{error} (or use --no-worker)") from None
-    click.echo(f"planner is serving on http://{host}:{port}/")
-    try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
-    finally:
-        if service is not None:
-            service.stop()
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            if service is not None:
+                service.stop()
 
 
 @main.command()
@@ -52,12 +66,13 @@ def worker() -> None:
     """Run the dispatcher alone (production: beside gunicorn web processes)."""
     from planner.worker.runner import DispatcherAlreadyRunning, DispatcherService
 
-    service = DispatcherService(state(_app()))
-    click.echo(f"dispatcher {service.dispatcher.worker_id} starting")
-    try:
-        service.run_forever()
-    except DispatcherAlreadyRunning as error:
-        raise click.ClickException(str(error)) from None
+    with _state() as st:
+        service = DispatcherService(st)
+        click.echo(f"dispatcher {service.dispatcher.worker_id} starting")
+        try:
+            service.run_forever()
+        except DispatcherAlreadyRunning as error:
+            raise click.ClickException(str(error)) from None
 
 
 @main.group()
@@ -71,7 +86,8 @@ def db_upgrade(revision: str) -> None:
     """Bring the database schema up to date."""
     from planner.migrate import upgrade
 
-    upgrade(state(_app()).config["DATABASE_URL"], revision)
+    with _state() as st:
+        upgrade(st.config["DATABASE_URL"], revision)
     click.echo("database is up to date")
 
 
@@ -96,15 +112,16 @@ def user_add(email: str, role: str, name: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password, generated = users.generate_password(), True
-    st = state(_app())
-    with st.sessions() as session, session.begin():
+    with _state() as st, st.sessions() as session, session.begin():
         try:
-            users.create_user(session, email=email, role=role, password=password, name=name,
-                              now=st.clock.now())
+            created = users.create_user(session, email=email, role=role, password=password,
+                                        name=name, now=st.clock.now())
         except PlannerError as error:
             details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
-            raise click.ClickException(f"{error.message}" + (f" ({details})" if details else ""))
-    click.echo(f"created {role} {email}")
+            raise click.ClickException(
+                str(error.message) + (f" ({details})" if details else "")
+            ) from None
+    click.echo(f"created {role} {created.email}")
     if generated:
         click.echo(f"password: {password}")
 
@@ -121,12 +138,11 @@ def token_create(email: str, name: str) -> None:
     """Create an API bearer token; it is printed once, as the last line."""
     from planner.services import users
 
-    st = state(_app())
-    with st.sessions() as session, session.begin():
+    with _state() as st, st.sessions() as session, session.begin():
         try:
             person = users.user_by_email(session, email)
         except PlannerError as error:
-            raise click.ClickException(error.message) from None
+            raise click.ClickException(str(error.message)) from None
         value = users.create_token(session, person, now=st.clock.now(), name=name)
     click.echo(f"token for {person.email} (store it now; it is not shown again):")
     click.echo(value)
@@ -137,10 +153,9 @@ def demo() -> None:
     """Create the demo workspace once: users, outbox channels, a week of posts."""
     from planner.demo import create_demo
 
-    st = state(_app())
-    lines = create_demo(st)
-    for line in lines:
-        click.echo(line)
+    with _state() as st:
+        for line in create_demo(st):
+            click.echo(line)
 
 
 @main.group()
@@ -153,8 +168,7 @@ def channels_list() -> None:
     """List channels with their kind, tags and state."""
     from planner.services import channels as channel_service
 
-    st = state(_app())
-    with st.sessions() as session:
+    with _state() as st, st.sessions() as session:
         rows = channel_service.list_channels(session)
         if not rows:
             click.echo("no channels")

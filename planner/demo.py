@@ -39,6 +39,14 @@ WEEK = [
     (4, 20, "guest_session", "Guest session: from script to service",
      "Tonight at 20:00 our guest shares how a one-off script became a small service. "
      "Questions welcome in the thread.", ["python-groups"]),
+    (5, 12, "share", "Common operation problems, answered",
+     "A summary of this week's most asked questions: installing packages behind a proxy, "
+     "virtual environments on Windows, and reading tracebacks.", ["python-groups", "forum"]),
+    (6, 9, "greeting", "Happy weekend", "Happy weekend! 🌿 Take a walk, and if you code today, "
+     "share a screenshot of what you built.", ["python-groups"]),
+    (7, 20, "tutorial", "Case study: automating a weekly report",
+     "## From spreadsheet to script\n\n1. Read the CSV\n2. Group by week\n3. Write the summary\n\n"
+     "Full code in the forum thread.", ["python-groups", "forum"]),
 ]
 
 

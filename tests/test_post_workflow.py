@@ -170,7 +170,7 @@ def test_unapproved_post_expires_at_its_time_instead_of_going_out(st, make, cloc
 
 
 def test_only_drafts_can_be_deleted(st, make):
-    editor, operator = make.user("editor"), make.user("operator")
+    editor = make.user("editor")
     draft = make.post(editor)
     queued = make.post(editor, status="in_review", channel_ids=[make.channel().id])
     with pytest.raises(Conflict):

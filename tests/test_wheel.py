@@ -1,8 +1,9 @@
 """The wheel carries everything a non-editable install needs: templates, static files, migrations.
 
-Build a wheel from a clean copy of the tree, install it (no dependencies, no network) into a fresh plain
-venv that borrows the dependencies of the development venv through a ``.pth`` file, then run
-``planner db upgrade`` and ``planner serve`` from that venv in a scratch folder and fetch the login page.
+Build a wheel from a clean copy of the tree, install it (no dependencies, no network) into a fresh
+plain venv that borrows the development venv's dependencies through a ``.pth`` file, then run
+``planner db upgrade`` and ``planner serve`` from that venv in a scratch folder and fetch the login
+page and its stylesheet.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ print(json.dumps({"planner": planner.__file__, "channels": channels.__file__,
 """
 
 
-def run(command: list[str], **options) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def run(command: list[str], **options: object) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, **options)
     assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
     return result
@@ -53,7 +54,8 @@ def free_port() -> int:
 def fetch(url: str) -> tuple[int, str, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.headers.get("Content-Type", ""), response.read().decode()
+            body = response.read().decode()
+            return response.status, response.headers.get("Content-Type", ""), body
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.headers.get("Content-Type", ""), error.read().decode()
@@ -74,7 +76,7 @@ def first_answer(url: str, server: subprocess.Popen[bytes], log: Path,
 
 
 def test_wheel_installs_and_serves_without_the_checkout(tmp_path):  # type: ignore[no-untyped-def]
-    source, dist, env_dir, scratch = (tmp_path / name for name in ("src", "dist", "venv", "scratch"))
+    source, dist, env_dir, scratch = (tmp_path / n for n in ("src", "dist", "venv", "scratch"))
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)  # no stale build/ or egg-info leaks in
     built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
                             "--outdir", str(dist), str(source)], capture_output=True, text=True,

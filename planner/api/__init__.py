@@ -16,8 +16,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def error_response(code: str, message: str, status: int, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
+def error_response(code: str, message: object, status: int,  # type: ignore[no-untyped-def]
+                   fields: dict[str, object] | None = None):
+    fields = {name: str(text) for name, text in (fields or {}).items()}
+    return jsonify({"error": {"code": code, "message": str(message), "fields": fields}}), status
 
 
 @bp.errorhandler(PlannerError)

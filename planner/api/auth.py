@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import lazy_gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -21,12 +22,12 @@ def authenticate(role: Role | None) -> User | None:
         return None
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
+        scheme, _space, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("use 'Authorization: Bearer <token>'")
+            raise Unauthenticated(_("use 'Authorization: Bearer <token>'"))
         user_id = _token_user_id(token.strip())
         if user_id is None:
-            raise Unauthenticated("the API token is unknown or revoked")
+            raise Unauthenticated(_("the API token is unknown or revoked"))
         user = db().get(User, user_id)
         assert user is not None
     elif current_user.is_authenticated:
@@ -35,11 +36,12 @@ def authenticate(role: Role | None) -> User | None:
             try:
                 csrf.protect()
             except CSRFError as error:
-                raise BadRequest(f"session requests need an X-CSRFToken header: {error.description}")
+                raise BadRequest(_("session requests need an X-CSRFToken header: %(why)s",
+                                   why=error.description)) from None
     else:
-        raise Unauthenticated("sign in or send a bearer token")
+        raise Unauthenticated(_("sign in or send a bearer token"))
     if not user.has_role(role):
-        raise PermissionDenied(f"this needs the {role} role or higher")
+        raise PermissionDenied(_("this needs the %(role)s role or higher", role=role))
     return user
 
 

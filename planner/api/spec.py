@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, request
+from flask_babel import lazy_gettext as _
 from pydantic import BaseModel
 
 from planner.api.schemas import ErrorOut
@@ -62,11 +63,11 @@ def endpoint(
 def _json_object() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if data is None and request.get_data():
-        raise BadRequest("the request body is not valid JSON")
+        raise BadRequest(_("the request body is not valid JSON"))
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ValidationFailed("send a JSON object", {"body": "expected a JSON object"})
+        raise ValidationFailed(_("send a JSON object"), {"body": _("expected a JSON object")})
     return data
 
 
@@ -80,7 +81,7 @@ def _parse(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
         for problem in error.errors(include_url=False):
             name = ".".join(str(part) for part in problem["loc"]) or "body"
             fields.setdefault(name, problem["msg"])
-        raise ValidationFailed("the request has invalid fields", fields) from None
+        raise ValidationFailed(_("the request has invalid fields"), fields) from None
 
 
 def openapi_document() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ def list_channels(session: Session) -> list[Channel]:
 def get_channel(session: Session, channel_id: int) -> Channel:
     channel = session.get(Channel, channel_id)
     if channel is None:
-        raise NotFound(f"channel {channel_id} does not exist")
+        raise NotFound(_("channel %(id)s does not exist", id=channel_id))
     return channel
 
 
@@ -37,32 +38,36 @@ def create_channel(
 ) -> Channel:
     errors: dict[str, str] = {}
     if kind not in registry:
-        errors["kind"] = f"unknown channel kind {kind!r}; installed: {', '.join(registry.names())}"
+        errors["kind"] = _("unknown channel kind %(kind)r; installed: %(kinds)s", kind=kind,
+                           kinds=", ".join(registry.names()))
     name = name.strip()
     if not name or len(name) > 100:
-        errors["name"] = "a name of 1 to 100 characters is required"
+        errors["name"] = _("a name of 1 to 100 characters is required")
     bad = [t for t in tags if not TAG.match(t)]
     if bad:
-        errors["tags"] = f"not a tag: {', '.join(map(repr, bad))}"
+        errors["tags"] = _("not a tag: %(tags)s", tags=", ".join(map(repr, bad)))
     if rate_per_minute is not None and not 1 <= rate_per_minute <= 6000:
-        errors["rate_per_minute"] = "between 1 and 6000 messages per minute"
+        errors["rate_per_minute"] = _("between 1 and 6000 messages per minute")
     plain: dict[str, Any] = {}
     secret: dict[str, Any] = {}
     if kind in registry:
         for setting in registry.get(kind).settings_schema:
             value = settings.get(setting.name, setting.default)
             if setting.required and value in (None, ""):
-                errors[f"settings.{setting.name}"] = f"{setting.label} is required"
+                errors[f"settings.{setting.name}"] = _("%(label)s is required", label=setting.label)
             elif setting.choices and value not in setting.choices:
-                errors[f"settings.{setting.name}"] = f"one of {', '.join(setting.choices)}"
+                errors[f"settings.{setting.name}"] = _("one of %(choices)s",
+                                                       choices=", ".join(setting.choices))
             (secret if setting.secret else plain)[setting.name] = value
         known = {s.name for s in registry.get(kind).settings_schema}
         for extra in sorted(set(settings) - known):
-            errors[f"settings.{extra}"] = f"{kind} channels have no setting {extra!r}"
+            errors[f"settings.{extra}"] = _("%(kind)s channels have no setting %(name)r",
+                                                kind=kind, name=extra)
     if errors:
-        raise ValidationFailed("the channel was not saved", errors)
+        raise ValidationFailed(_("the channel was not saved"), errors)
     if session.scalar(select(Channel.id).where(Channel.name == name)) is not None:
-        raise Conflict(f"a channel named {name!r} already exists", {"name": "already taken"})
+        raise Conflict(_("a channel named %(name)r already exists", name=name),
+                       {"name": _("already taken")})
     channel = Channel(
         kind=kind, name=name, settings=plain, secrets_encrypted=box.seal(secret) if secret else None,
         enabled=enabled, rate_per_minute=rate_per_minute, created_at=now,

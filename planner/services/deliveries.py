@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -72,7 +73,8 @@ def create_for(session: Session, post: Post, targets: list[Channel], *, now: dat
             row.last_error = None
             row.updated_at = now
         else:
-            raise Conflict(f"post {post.id} already has a live delivery to channel {channel.name}")
+            raise Conflict(_("post %(id)s already has a live delivery to channel %(channel)s",
+                             id=post.id, channel=channel.name))
 
 
 def hold(session: Session, post: Post, *, now: datetime) -> None:
@@ -83,7 +85,8 @@ def hold(session: Session, post: Post, *, now: datetime) -> None:
         )
     )
     if started:
-        raise Conflict(f"post {post.id} is already being published; it can no longer be changed")
+        raise Conflict(_("post %(id)s is already being published; it can no longer be changed",
+                         id=post.id))
     cancel_waiting(session, post, now=now)
 
 
@@ -293,17 +296,17 @@ def settle_post(session: Session, post_id: int, *, now: datetime) -> None:
 def get_delivery(session: Session, delivery_id: int) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
-        raise NotFound(f"delivery {delivery_id} does not exist")
+        raise NotFound(_("delivery %(id)s does not exist", id=delivery_id))
     return delivery
 
 
 def retry(session: Session, user: User, delivery: Delivery, *, now: datetime) -> Delivery:
     if not user.has_role(Role.operator):
-        raise PermissionDenied("only operators may retry deliveries")
+        raise PermissionDenied(_("only operators may retry deliveries"))
     if delivery.status not in (DeliveryStatus.failed, DeliveryStatus.unconfirmed,
                                DeliveryStatus.expired, DeliveryStatus.retrying):
-        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only failed, unconfirmed, "
-                       "expired or retrying deliveries can be retried")
+        raise Conflict(_("delivery %(id)s is %(status)s; only failed, unconfirmed, expired or "
+                         "retrying deliveries can be retried", id=delivery.id, status=delivery.status))
     before = delivery.status
     delivery.status = DeliveryStatus.retrying
     delivery.next_attempt_at = now
@@ -320,10 +323,11 @@ def retry(session: Session, user: User, delivery: Delivery, *, now: datetime) ->
 def resolve(session: Session, user: User, delivery: Delivery, outcome: str, *,
             now: datetime) -> Delivery:
     if not user.has_role(Role.operator):
-        raise PermissionDenied("only operators may resolve deliveries")
+        raise PermissionDenied(_("only operators may resolve deliveries"))
     if delivery.status not in (DeliveryStatus.unconfirmed, DeliveryStatus.failed,
                                DeliveryStatus.retrying, DeliveryStatus.expired):
-        raise Conflict(f"delivery {delivery.id} is {delivery.status}; nothing to resolve")
+        raise Conflict(_("delivery %(id)s is %(status)s; nothing to resolve", id=delivery.id,
+                         status=delivery.status))
     before = delivery.status
     delivery.status = DeliveryStatus.sent if outcome == "sent" else DeliveryStatus.failed
     if outcome == "sent":

@@ -11,11 +11,22 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from planner.models import Channel, ChannelTag, Post, PostKind, PostStatus, PostTag, Review, Role, User
+from planner.models import (
+    Channel,
+    ChannelTag,
+    Post,
+    PostKind,
+    PostStatus,
+    PostTag,
+    Review,
+    Role,
+    User,
+)
 from planner.services import audit, deliveries
 
 TITLE_MAX = 200
@@ -74,7 +85,7 @@ def can_delete(user: User, post: Post) -> bool:
 def get_post(session: Session, post_id: int) -> Post:
     post = session.get(Post, post_id)
     if post is None:
-        raise NotFound(f"post {post_id} does not exist")
+        raise NotFound(_("post %(id)s does not exist", id=post_id))
     return post
 
 
@@ -123,42 +134,43 @@ def reviews_of(session: Session, post: Post) -> list[Review]:
 def _validate(session: Session, data: PostInput, now: datetime) -> list[Channel]:
     errors: dict[str, str] = {}
     if data.kind not in PostKind.__members__:
-        errors["kind"] = f"kind must be one of {', '.join(PostKind)}"
+        errors["kind"] = _("kind must be one of %(kinds)s", kinds=", ".join(PostKind))
     title = data.title.strip()
     if not title:
-        errors["title"] = "a title is required"
+        errors["title"] = _("a title is required")
     elif len(title) > TITLE_MAX:
-        errors["title"] = f"the title is {len(title)} characters; at most {TITLE_MAX}"
+        errors["title"] = _("the title is %(count)s characters; at most %(limit)s",
+                            count=len(title), limit=TITLE_MAX)
     if not data.body.strip():
-        errors["body"] = "the body is empty"
+        errors["body"] = _("the body is empty")
     elif len(data.body) > BODY_MAX:
-        errors["body"] = f"the body is {len(data.body)} characters; at most {BODY_MAX}"
+        errors["body"] = _("the body is %(count)s characters; at most %(limit)s",
+                           count=len(data.body), limit=BODY_MAX)
     for name in ("scheduled_at", "expires_at"):
         value = getattr(data, name)
         if value is not None and value.tzinfo is None:
-            errors[name] = "give a timezone offset, e.g. 2026-11-23T08:00:00+08:00"
+            errors[name] = _("give a timezone offset, e.g. 2026-11-23T08:00:00+08:00")
     if "scheduled_at" not in errors and data.scheduled_at is not None and data.scheduled_at <= now:
-        errors["scheduled_at"] = "the publish time is in the past"
+        errors["scheduled_at"] = _("the publish time is in the past")
     if data.expires_at is not None and "expires_at" not in errors:
         if data.scheduled_at is None:
-            errors["expires_at"] = "an expiry needs a publish time"
+            errors["expires_at"] = _("an expiry needs a publish time")
         elif "scheduled_at" not in errors and data.expires_at <= data.scheduled_at:
-            errors["expires_at"] = "the expiry must be after the publish time"
+            errors["expires_at"] = _("the expiry must be after the publish time")
     bad_tags = [tag for tag in data.tags if not TAG.match(tag)]
     if bad_tags:
-        errors["tags"] = (
-            f"not a tag: {', '.join(map(repr, bad_tags))} "
-            "(lower-case letters, digits, - and _, at most 50)"
-        )
+        errors["tags"] = _("not a tag: %(tags)s (lower-case letters, digits, - and _, at most 50)",
+                           tags=", ".join(map(repr, bad_tags)))
     channels: list[Channel] = []
     ids = list(dict.fromkeys(data.channel_ids))
     if ids:
         channels = list(session.scalars(select(Channel).where(Channel.id.in_(ids))))
         missing = sorted(set(ids) - {c.id for c in channels})
         if missing:
-            errors["channel_ids"] = f"unknown channel id(s): {', '.join(map(str, missing))}"
+            errors["channel_ids"] = _("unknown channel id(s): %(ids)s",
+                                      ids=", ".join(map(str, missing)))
     if errors:
-        raise ValidationFailed("the post was not saved", errors)
+        raise ValidationFailed(_("the post was not saved"), errors)
     return channels
 
 
@@ -179,14 +191,15 @@ def resolve_targets(session: Session, post: Post) -> list[Channel]:
 def _require_ready(session: Session, post: Post, now: datetime) -> list[Channel]:
     errors = {}
     if post.scheduled_at is None:
-        errors["scheduled_at"] = "set a publish time first"
+        errors["scheduled_at"] = _("set a publish time first")
     elif post.scheduled_at <= now:
-        errors["scheduled_at"] = "the publish time has passed; move the post first"
+        errors["scheduled_at"] = _("the publish time has passed; move the post first")
     targets = resolve_targets(session, post)
     if not targets:
-        errors["channel_ids"] = "choose at least one enabled channel, or a tag that enabled channels carry"
+        errors["channel_ids"] = _(
+            "choose at least one enabled channel, or a tag that enabled channels carry")
     if errors:
-        raise ValidationFailed("the post is not ready", errors)
+        raise ValidationFailed(_("the post is not ready"), errors)
     return targets
 
 
@@ -276,8 +289,8 @@ def reject(
     if not can_review(user, post, allow_self_approval):
         _deny(user, post, "reject", allow_self_approval)
     if not comment.strip():
-        raise ValidationFailed("say why the post is rejected",
-                               {"comment": "a comment is required when rejecting"})
+        raise ValidationFailed(_("say why the post is rejected"),
+                               {"comment": _("a comment is required when rejecting")})
     session.add(Review(post_id=post.id, reviewer_id=user.id, decision="rejected",
                        comment=comment.strip(), created_at=now))
     post.decided_at = now
@@ -329,18 +342,28 @@ def _transition(
 
 
 def _deny(user: User, post: Post, verb: str, allow_self_approval: bool = False) -> None:
+    """Raise the error that says why ``user`` may not ``verb`` ``post``."""
     if verb in ("approve", "reject"):
         if not user.has_role(Role.operator):
-            raise PermissionDenied(f"only operators may {verb} posts")
+            raise PermissionDenied(_("only operators may approve or reject posts"))
         if post.status != PostStatus.in_review:
-            raise Conflict(f"post {post.id} is {post.status}, not in review")
-        raise PermissionDenied(
-            f"you wrote post {post.id}; another operator must {verb} it "
-            "(or an admin allows self-approval in the settings)"
-        )
+            raise Conflict(_("post %(id)s is %(status)s, not in review", id=post.id,
+                             status=post.status))
+        raise PermissionDenied(_(
+            "you wrote post %(id)s; another operator must review it "
+            "(or an admin allows self-approval in the settings)", id=post.id))
     allowed = {"edit": EDITABLE, "submit": (PostStatus.draft,), "cancel": CANCELABLE,
                "delete": (PostStatus.draft,)}[verb]
     if post.status not in allowed:
-        done = {"edit": "edited", "submit": "submitted", "cancel": "canceled", "delete": "deleted"}
-        raise Conflict(f"post {post.id} is {post.status}; it cannot be {done[verb]} now")
-    raise PermissionDenied(f"you may not {verb} post {post.id}")
+        too_late = {
+            "edit": _("post %(id)s is %(status)s; it cannot be edited now", id=post.id,
+                      status=post.status),
+            "submit": _("post %(id)s is %(status)s; only drafts can be submitted", id=post.id,
+                        status=post.status),
+            "cancel": _("post %(id)s is %(status)s; it cannot be canceled now", id=post.id,
+                        status=post.status),
+            "delete": _("post %(id)s is %(status)s; only drafts can be deleted (cancel it instead)",
+                        id=post.id, status=post.status),
+        }
+        raise Conflict(too_late[verb])
+    raise PermissionDenied(_("you may not change post %(id)s", id=post.id))

@@ -7,6 +7,7 @@ import re
 import secrets
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -26,15 +27,16 @@ def create_user(
     email = email.strip().lower()
     errors = {}
     if not EMAIL.match(email) or len(email) > 254:
-        errors["email"] = f"{email!r} is not an email address"
+        errors["email"] = _("%(email)r is not an email address", email=email)
     if role not in Role.__members__:
-        errors["role"] = f"role must be one of {', '.join(Role)}"
+        errors["role"] = _("role must be one of %(roles)s", roles=", ".join(Role))
     if len(password) < MIN_PASSWORD:
-        errors["password"] = f"password must be at least {MIN_PASSWORD} characters"
+        errors["password"] = _("password must be at least %(count)s characters", count=MIN_PASSWORD)
     if errors:
-        raise ValidationFailed("the user was not created", errors)
+        raise ValidationFailed(_("the user was not created"), errors)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"a user with the email {email} already exists", {"email": "already taken"})
+        raise Conflict(_("a user with the email %(email)s already exists", email=email),
+                       {"email": _("already taken")})
     user = User(
         email=email,
         name=(name.strip() or email.split("@")[0])[:100],
@@ -68,7 +70,7 @@ _DUMMY_HASH = generate_password_hash("not a real password")
 def user_by_email(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        raise NotFound(f"no user with the email {email}")
+        raise NotFound(_("no user with the email %(email)s", email=email))
     return user
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from planner.errors import PlannerError
 from planner.extensions import login_manager
 from planner.models import Role, User
-from planner.services import deliveries
-from planner.web import auth, channels, health, posts, review, settings, sent
-from planner.web.context import db, now, workspace_timezone
+from planner.services import deliveries, workspace
+from planner.web import auth, channels, health, posts, review, sent, settings
+from planner.web.context import db, workspace_timezone
 from planner.web.timefmt import show
 from planner.worker.dispatcher import worker_alive
 
@@ -44,8 +45,9 @@ def _layout_context() -> dict[str, object]:
 
     alive, _beat = worker_alive(db(), state())
     attention = deliveries.count_needing_attention(db()) if current_user.has_role(Role.operator) else 0
+    community = workspace.get(db(), "community_name", state().config["COMMUNITY_NAME"])
     return {"Role": Role, "worker_alive": alive, "deliveries_needing_attention": attention,
-            "now": now()}
+            "community_name": community}
 
 
 def _error_page(error):  # type: ignore[no-untyped-def]
@@ -57,6 +59,9 @@ def _error_page(error):  # type: ignore[no-untyped-def]
         413: _("What you sent is too large."),
     }
     code = getattr(error, "code", 400)
+    if isinstance(error, CSRFError):
+        messages[400] = _("The form's security token is missing or expired: reload the page "
+                          "and try again. (%(why)s)", why=error.description)
     if request.path.startswith("/api/"):
         from planner.api import error_response
 

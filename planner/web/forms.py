@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -38,7 +39,8 @@ class CheckboxListField(SelectMultipleField):
 
 
 class PostForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, label)
+                                            for k, label in KIND_LABELS.items()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(_l("Body (Markdown)"), validators=[DataRequired(), Length(max=20000)])
     scheduled_at = StringField(_l("Publish at"), validators=[Optional()])
@@ -56,8 +58,8 @@ class ActionForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=[("sent", _l("It was sent")),
-                                                  ("failed", _l("It was not sent"))])
+    outcome = SelectField(_l("Outcome"), choices=[SelectChoice("sent", _l("It was sent")),
+                                                  SelectChoice("failed", _l("It was not sent"))])
 
 
 class SettingsForm(FlaskForm):

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from planner.errors import ValidationFailed
 from planner.models import Post, PostStatus, Role
@@ -171,7 +172,8 @@ _ACTION_DONE = {
 def _post_form(post: Post | None = None) -> PostForm:
     tz = workspace_timezone()
     form = PostForm(obj=post) if post is not None else PostForm()
-    form.channel_ids.choices = [(c.id, c.name) for c in channel_service.list_channels(db())]
+    form.channel_ids.choices = [SelectChoice(c.id, c.name)
+                                for c in channel_service.list_channels(db())]
     if post is not None and request.method == "GET":
         form.scheduled_at.data = to_input(post.scheduled_at, tz)
         form.expires_at.data = to_input(post.expires_at, tz)
@@ -212,4 +214,4 @@ def _attach(form: PostForm, error: ValidationFailed) -> None:
 
 
 def _fields_text(error: ValidationFailed) -> str:
-    return "; ".join(error.fields.values()) or error.message
+    return "; ".join(str(text) for text in error.fields.values()) or str(error.message)

@@ -36,7 +36,7 @@ lock: $(VENV)/bin/python
 	    $(VENV)-lock/bin/pip freeze --exclude planner; } > requirements.lock
 	$(VENV)-lock/bin/pip install --quiet '.[test]' && \
 	  { echo "# Pinned runtime and test dependencies. Regenerate with: make lock"; \
-	    $(VENV)-lock/bin/pip freeze --exclude planner; } > requirements-dev.lock
+	    $(VENV)-lock/bin/pip freeze --all --exclude pip --exclude planner; } > requirements-dev.lock
 	rm -rf $(VENV)-lock
 
 clean:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,7 +43,7 @@ def main() -> None:
 @click.option("--no-worker", is_flag=True, help="Serve the web app without the embedded dispatcher.")
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Serve the web app, with the dispatcher embedded unless --no-worker."""
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from planner.worker.runner import DispatcherAlreadyRunning, DispatcherService
 
@@ -53,10 +55,16 @@ def serve(host: str, port: int, no_worker: bool) -> None:
                 service.start()
             except DispatcherAlreadyRunning as error:
                 raise click.ClickException(f"{error} (or use --no-worker)") from None
-        click.echo(f"planner is serving on http://{host}:{port}/")
+        server = make_server(host, port, app, threaded=True)
+        # SIGTERM stops serving like Ctrl-C; the dispatcher then finishes its send and stops.
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        click.echo(f"planner is serving on http://{host}:{server.port}/ (Ctrl-C to stop)")
         try:
-            run_simple(host, port, app, threaded=True, use_reloader=False)
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
         finally:
+            server.server_close()
             if service is not None:
                 service.stop()
 

@@ -105,7 +105,7 @@ def test_editor_writes_operator_approves_dispatcher_publishes(  # type: ignore[n
     page.get_by_role("button", name="Save and submit for review").click()
     expect(page.get_by_role("status")).to_have_text("Submitted for review.")
     expect(page.get_by_role("heading", name=title)).to_be_visible()
-    expect(page.get_by_text("in_review", exact=True)).to_be_visible()
+    expect(page.get_by_text("In review", exact=True)).to_be_visible()
     expect(page.get_by_text(publish_at.strftime("%Y-%m-%d %H:%M"), exact=True)).to_be_visible()
     post_url = page.url
     shot(page, "post-in-review")
@@ -134,9 +134,9 @@ def test_editor_writes_operator_approves_dispatcher_publishes(  # type: ignore[n
     assert report.outcomes == {"sent": 1}
 
     page.goto(post_url)
-    expect(page.get_by_text("published", exact=True)).to_be_visible()
+    expect(page.get_by_text("Published", exact=True)).to_be_visible()
     delivery = page.get_by_role("row").filter(has_text="Python learners")
-    expect(delivery).to_contain_text("sent")
+    expect(delivery).to_contain_text("Sent")
     shot(page, "post-published")
     page.get_by_role("banner").get_by_role("link", name="Outbox").click()
     expect(page.get_by_role("heading", name="Outbox")).to_be_visible()

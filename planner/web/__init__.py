@@ -11,7 +11,7 @@ from planner.errors import PlannerError
 from planner.extensions import login_manager
 from planner.models import Role, User
 from planner.services import deliveries, workspace
-from planner.web import auth, channels, health, posts, review, sent, settings
+from planner.web import auth, channels, health, labels, posts, review, sent, settings
 from planner.web.context import db, workspace_timezone
 from planner.web.timefmt import show
 from planner.worker.dispatcher import worker_alive
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = ""
     login_manager.user_loader(_load_user)
     app.context_processor(_layout_context)
+    labels.register(app)
     app.add_template_filter(lambda value: show(value, workspace_timezone()), "local")
     app.add_template_filter(lambda value: show(value, workspace_timezone())[11:], "local_time")
     for code in (400, 403, 404, 405, 413):

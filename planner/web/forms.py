@@ -17,15 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from planner.models import PostKind
-
-KIND_LABELS = {
-    PostKind.tutorial: _l("Tutorial"),
-    PostKind.share: _l("Share"),
-    PostKind.greeting: _l("Greeting"),
-    PostKind.guest_session: _l("Guest session"),
-    PostKind.announcement: _l("Announcement"),
-}
+from planner.web.labels import KIND_LABELS
 
 
 class LoginForm(FlaskForm):
@@ -39,7 +31,7 @@ class CheckboxListField(SelectMultipleField):
 
 
 class PostForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, label)
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, label)
                                             for k, label in KIND_LABELS.items()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(_l("Body (Markdown)"), validators=[DataRequired(), Length(max=20000)])

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from planner.errors import PlannerError
 from planner.extensions import login_manager
 from planner.models import Role, User
+from planner.rendering import markdown_to_html
 from planner.services import deliveries, workspace
 from planner.web import auth, channels, health, labels, posts, review, sent, settings
 from planner.web.context import db, workspace_timezone
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     app.context_processor(_layout_context)
     labels.register(app)
+    app.add_template_filter(markdown_to_html, "markdown")
     app.add_template_filter(lambda value: show(value, workspace_timezone()), "local")
     app.add_template_filter(lambda value: show(value, workspace_timezone())[11:], "local_time")
     for code in (400, 403, 404, 405, 413):

@@ -35,8 +35,14 @@ class Limits:
 @dataclass(frozen=True)
 class Capabilities:
     idempotency_key: bool = False  # the platform deduplicates resends that carry the same key
+    confirmable: bool = False  # ``confirm`` can ask the platform whether a key was published
     remote_url: bool = False
     titles: bool = False
+
+    @property
+    def safe_to_resend(self) -> bool:
+        """A resend after a lost answer cannot publish twice."""
+        return self.idempotency_key or self.confirmable
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,14 @@ class ChannelKind:
     def send(self, message: Message, http: Any, idempotency_key: str) -> Receipt:
         raise NotImplementedError
 
+    def confirm(self, message: Message, http: Any, idempotency_key: str) -> Receipt | None:
+        """For ``confirmable`` kinds: the receipt if a message with this key was published, else None.
+
+        The dispatcher calls it before every resend; raise a ``ChannelError`` when the platform
+        cannot tell.
+        """
+        raise NotImplementedError
+
     def check(self, http: Any) -> None:
         """Validate credentials without posting; raise a ``ChannelError`` when they are wrong."""
 
@@ -145,6 +159,7 @@ class ChannelKind:
             },
             "capabilities": {
                 "idempotency_key": cls.capabilities.idempotency_key,
+                "confirmable": cls.capabilities.confirmable,
                 "remote_url": cls.capabilities.remote_url,
                 "titles": cls.capabilities.titles,
             },

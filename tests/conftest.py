@@ -177,6 +177,35 @@ def make(st) -> Factory:  # type: ignore[no-untyped-def]
     return Factory(st)
 
 
+# ---- fake platforms ----------------------------------------------------------------------------
+
+@pytest.fixture
+def fake_platform():  # type: ignore[no-untyped-def]
+    """Start fake platform servers: ``fake_platform(handler)`` returns a running FakePlatform."""
+    from tests.fakes.server import FakePlatform
+
+    started = []
+
+    def start(handler):  # type: ignore[no-untyped-def]
+        server = FakePlatform(handler).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def http():  # type: ignore[no-untyped-def]
+    """The outgoing HTTP client channel kinds get, with short timeouts for tests."""
+    from planner.http import HttpClient
+
+    client = HttpClient(connect_timeout=2, read_timeout=2)
+    yield client
+    client.close()
+
+
 # ---- signing in --------------------------------------------------------------------------------
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')

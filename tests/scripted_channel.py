@@ -32,3 +32,16 @@ class ScriptedChannel(ChannelKind):
             raise answer
         self.sent.append((idempotency_key, message.text))
         return answer
+
+
+class ConfirmingChannel(ScriptedChannel):
+    """Like a forum with ``external_id``: it can be asked whether a key was published."""
+
+    name = "confirming"
+    capabilities = Capabilities(confirmable=True, remote_url=True)
+    published: ClassVar[dict[str, Receipt]] = {}
+    asked: ClassVar[list[str]] = []
+
+    def confirm(self, message: Message, http: Any, idempotency_key: str) -> Receipt | None:
+        self.asked.append(idempotency_key)
+        return self.published.get(idempotency_key)

@@ -344,3 +344,37 @@ def test_operator_retries_and_resolves_through_the_api(st, make, people, clock, 
     bad = client.post(f"/api/v1/deliveries/{delivery(st, unknown).id}/resolve",
                       headers=headers, json={"outcome": "maybe"})
     assert bad.status_code == 422 and "outcome" in bad.json["error"]["fields"]
+
+
+@pytest.fixture
+def confirming(st):
+    from tests.scripted_channel import ConfirmingChannel
+
+    st.registry = Registry({"outbox": OutboxChannel, "confirming": ConfirmingChannel})
+    ConfirmingChannel.script, ConfirmingChannel.sent = [], []
+    ConfirmingChannel.published, ConfirmingChannel.asked = {}, []
+    return ConfirmingChannel
+
+
+@pytest.mark.parametrize("got_through", [True, False])
+def test_confirmable_platform_is_asked_before_a_resend(st, make, people, clock, confirming,
+                                                       got_through):
+    editor, operator = people
+    post_id = make.post(editor, status="approved", reviewer=operator,
+                        channel_ids=[make.channel(kind="confirming").id])
+    clock.advance(hours=1)
+    confirming.script = [OutcomeUnknownError("HTTP 502 after the forum accepted the post")]
+    Dispatcher(st).tick()
+    waiting = delivery(st, post_id)
+    assert waiting.status == "retrying"
+    if got_through:
+        confirming.published[waiting.idempotency_key] = Receipt("567", "https://forum.test/t/567")
+    clock.advance(minutes=5)
+    Dispatcher(st).tick()
+    done = delivery(st, post_id)
+    assert confirming.asked == [done.idempotency_key]
+    assert done.status == "sent"
+    if got_through:
+        assert confirming.sent == [] and done.remote_url == "https://forum.test/t/567"
+    else:
+        assert [key for key, _text in confirming.sent] == [done.idempotency_key]

@@ -221,7 +221,7 @@ def _finish_attempt(session: Session, delivery: Delivery, worker_id: str, outcom
 
 
 def recover_expired_leases(session: Session, idempotent_kinds: set[str], *, now: datetime) -> int:
-    """A dispatcher died mid-send: resend where the platform deduplicates, else ask an operator."""
+    """A dispatcher died mid-send: resend where that cannot publish twice, else ask an operator."""
     stale = session.scalars(
         select(Delivery).where(
             Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now
@@ -232,7 +232,8 @@ def recover_expired_leases(session: Session, idempotent_kinds: set[str], *, now:
         if delivery.channel.kind in idempotent_kinds:
             delivery.status = DeliveryStatus.retrying
             delivery.next_attempt_at = now
-            message = "the dispatcher's lease expired; resending with the same idempotency key"
+            message = ("the dispatcher's lease expired; resending safely "
+                       "(the platform deduplicates or is asked first)")
         else:
             delivery.status = DeliveryStatus.unconfirmed
             message = "the dispatcher's lease expired mid-send; check the channel and resolve"

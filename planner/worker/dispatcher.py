@@ -61,7 +61,7 @@ class Dispatcher:
         return report
 
     def _housekeeping(self, report: TickReport) -> None:
-        idempotent = {kind.name for kind in self.state.registry if kind.capabilities.idempotency_key}
+        idempotent = {kind.name for kind in self.state.registry if kind.capabilities.safe_to_resend}
         with self.state.sessions() as session, session.begin():
             now = self.state.clock.now()
             report.recovered = deliveries.recover_expired_leases(session, idempotent, now=now)

@@ -9,6 +9,7 @@ from planner.channel_api import (
     ChannelContext,
     ChannelError,
     ChannelKind,
+    Message,
     OutcomeUnknownError,
     PermanentError,
     PostContent,
@@ -32,6 +33,7 @@ class Job:
     delivery_id: int
     key: str
     parts_sent: int
+    attempt: int
     kind: ChannelKind
     content: PostContent
 
@@ -67,7 +69,8 @@ def _prepare(state: PlannerState, delivery_id: int) -> Job | Outcome:
             return Outcome(DeliveryStatus.failed,
                            f"channel kind {delivery.channel.kind!r} is not installed")
         content = PostContent(kind=post.kind, title=post.title, body=post.body)
-        return Job(delivery.id, delivery.idempotency_key, delivery.parts_sent, kind, content)
+        return Job(delivery.id, delivery.idempotency_key, delivery.parts_sent,
+                   delivery.attempt_count, kind, content)
 
 
 def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Outcome:
@@ -81,7 +84,8 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
             continue
         key = job.key if len(messages) == 1 else f"{job.key}-p{number}"
         try:
-            receipt = _first_receipt(receipt, job.kind.send(message, http, key))
+            published = _already_published(job, message, http, key)
+            receipt = _first_receipt(receipt, published or job.kind.send(message, http, key))
         except ChannelError as error:
             return _outcome_of(error, job.kind)
         except Exception as error:  # a plugin bug: whether it posted is unknown
@@ -92,6 +96,13 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
                 if not deliveries.record_part_sent(session, job.delivery_id, worker_id, number):
                     return Outcome(DeliveryStatus.unconfirmed, "lease lost between parts")
     return Outcome(DeliveryStatus.sent, remote_id=receipt.remote_id, remote_url=receipt.remote_url)
+
+
+def _already_published(job: Job, message: Message, http: HttpClient, key: str) -> Receipt | None:
+    """Before resending where the platform can be asked, ask whether the last try got through."""
+    if job.attempt > 1 and job.kind.capabilities.confirmable:
+        return job.kind.confirm(message, http, key)
+    return None
 
 
 def _first_receipt(current: Receipt, new: Receipt) -> Receipt:
@@ -110,5 +121,8 @@ def _outcome_of(error: ChannelError, kind: ChannelKind) -> Outcome:
     if isinstance(error, OutcomeUnknownError) and kind.capabilities.idempotency_key:
         return Outcome(DeliveryStatus.retrying,
                        f"{error.message}; resending with the same idempotency key")
+    if isinstance(error, OutcomeUnknownError) and kind.capabilities.confirmable:
+        return Outcome(DeliveryStatus.retrying,
+                       f"{error.message}; the platform will be asked before resending")
     return Outcome(DeliveryStatus.unconfirmed, error.message)
 

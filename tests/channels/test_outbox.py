@@ -1,4 +1,4 @@
-"""Channel kinds come from the ``planner.channels`` entry points, built-ins included."""
+"""The outbox kind, and the registry that loads every kind from the ``planner.channels`` entry points."""
 
 import json
 

@@ -1,0 +1,8 @@
+"""`mastodon` channel kind (being written)."""
+
+from planner.channel_api import ChannelKind
+
+
+class MastodonChannel(ChannelKind):
+    name = "mastodon"
+    label = "mastodon"

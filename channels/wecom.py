@@ -1,0 +1,8 @@
+"""`wecom` channel kind (being written)."""
+
+from planner.channel_api import ChannelKind
+
+
+class WeComChannel(ChannelKind):
+    name = "wecom"
+    label = "wecom"

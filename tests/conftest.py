@@ -177,6 +177,18 @@ def make(st) -> Factory:  # type: ignore[no-untyped-def]
     return Factory(st)
 
 
+@pytest.fixture
+def tick(st):  # type: ignore[no-untyped-def]
+    """Run one dispatcher tick through the real worker code, then close the dispatcher."""
+    from planner.worker.dispatcher import Dispatcher
+
+    def run(**options):  # type: ignore[no-untyped-def]
+        with Dispatcher(st, **options) as dispatcher:
+            return dispatcher.tick()
+
+    return run
+
+
 # ---- fake platforms ----------------------------------------------------------------------------
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def test_editor_writes_operator_approves_dispatcher_publishes(  # type: ignore[n
     try:
         report = dispatcher.tick()
     finally:
-        dispatcher.http.close()
+        dispatcher.close()
     assert report.outcomes == {"sent": 1}
 
     page.goto(post_url)

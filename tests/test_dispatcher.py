@@ -51,7 +51,7 @@ def attempts(st):
         return session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()
 
 
-def test_approved_post_goes_out_at_its_time_through_the_outbox(st, make, people, clock):
+def test_approved_post_goes_out_at_its_time_through_the_outbox(st, make, people, clock, tick):
     editor, operator = people
     channel = make.channel("Python learners group 1")
     post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id],
@@ -79,28 +79,28 @@ def test_approved_post_goes_out_at_its_time_through_the_outbox(st, make, people,
     assert len(list((st.instance_path / "outbox").glob("*.json"))) == 1
 
 
-def test_retryable_error_backs_off_with_jitter_then_succeeds(st, make, people, clock, scripted):
+def test_retryable_error_backs_off_with_jitter_then_succeeds(st, make, people, clock, scripted, tick):
     editor, operator = people
     channel = make.channel(kind="scripted")
     post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
     clock.advance(hours=1)
     scripted.script = [RetryableError("HTTP 502 from the platform")]
-    Dispatcher(st).tick()
+    tick()
     waiting = delivery(st, post_id)
     assert waiting.status == "retrying"
     assert waiting.last_error == "HTTP 502 from the platform"
     delay = waiting.next_attempt_at - clock.now()
     assert timedelta(seconds=15) <= delay <= timedelta(seconds=30)
 
-    assert Dispatcher(st).tick().sent == 0  # not before its time
+    assert tick().sent == 0  # not before its time
     clock.advance(seconds=31)
-    Dispatcher(st).tick()
+    tick()
     done = delivery(st, post_id)
     assert (done.status, done.attempt_count, done.remote_url) == ("sent", 2, "https://example.test/1")
     assert [a.outcome for a in attempts(st)] == ["retrying", "sent"]
 
 
-def test_throttle_honours_retry_after_for_the_whole_target_only(st, make, people, clock, scripted):
+def test_throttle_honours_retry_after_for_the_whole_target_only(st, make, people, clock, scripted, tick):
     editor, operator = people
     busy = make.channel(kind="scripted")
     calm = make.channel(kind="outbox")
@@ -109,7 +109,7 @@ def test_throttle_honours_retry_after_for_the_whole_target_only(st, make, people
     other = make.post(editor, status="approved", reviewer=operator, channel_ids=[calm.id])
     clock.advance(hours=1)
     scripted.script = [ThrottledError("too many requests", retry_after=120)]
-    Dispatcher(st).tick()
+    tick()
     assert delivery(st, first).status == "retrying"
     assert delivery(st, first).next_attempt_at >= clock.now() + timedelta(seconds=120)
     assert delivery(st, second).status == "pending"  # the target is cooling down
@@ -117,37 +117,37 @@ def test_throttle_honours_retry_after_for_the_whole_target_only(st, make, people
     with st.sessions() as session:
         assert session.get(Channel, busy.id).next_send_at == clock.now() + timedelta(seconds=120)
     clock.advance(seconds=119)
-    assert Dispatcher(st).tick().sent == 0
+    assert tick().sent == 0
 
 
-def test_permanent_error_fails_the_delivery_and_the_post(st, make, people, clock, scripted):
+def test_permanent_error_fails_the_delivery_and_the_post(st, make, people, clock, scripted, tick):
     editor, operator = people
     post_id = make.post(editor, status="approved", reviewer=operator,
                         channel_ids=[make.channel(kind="scripted").id])
     clock.advance(hours=1)
     scripted.script = [PermanentError("errcode 93000: invalid webhook url")]
-    Dispatcher(st).tick()
+    tick()
     failed = delivery(st, post_id)
     assert (failed.status, failed.last_error) == ("failed", "errcode 93000: invalid webhook url")
     assert post_status(st, post_id) == "failed"
 
 
 def test_lost_response_is_unconfirmed_where_the_platform_cannot_deduplicate(
-        st, make, people, clock, scripted):
+        st, make, people, clock, scripted, tick):
     editor, operator = people
     post_id = make.post(editor, status="approved", reviewer=operator,
                         channel_ids=[make.channel(kind="scripted").id])
     clock.advance(hours=1)
     scripted.script = [OutcomeUnknownError("read timeout after sending")]
-    Dispatcher(st).tick()
+    tick()
     assert delivery(st, post_id).status == "unconfirmed"
     clock.advance(hours=1)
-    Dispatcher(st).tick()
+    tick()
     assert scripted.sent == []  # never resent blindly
     assert post_status(st, post_id) == "approved"  # waiting for an operator
 
 
-def test_retries_stop_at_the_expiry(st, make, people, clock, scripted):
+def test_retries_stop_at_the_expiry(st, make, people, clock, scripted, tick):
     editor, operator = people
     now = clock.now()
     post_id = make.post(editor, status="approved", reviewer=operator, kind="greeting",
@@ -156,14 +156,14 @@ def test_retries_stop_at_the_expiry(st, make, people, clock, scripted):
                         expires_at=now + timedelta(minutes=10, seconds=10))
     clock.advance(minutes=10)
     scripted.script = [RetryableError("HTTP 503")]
-    Dispatcher(st).tick()
+    tick()
     expired = delivery(st, post_id)
     assert expired.status == "expired"
     assert "HTTP 503" in expired.last_error
     assert post_status(st, post_id) == "failed"
 
 
-def test_catch_up_after_downtime_sends_what_is_still_worth_sending(st, make, people, clock):
+def test_catch_up_after_downtime_sends_what_is_still_worth_sending(st, make, people, clock, tick):
     editor, operator = people
     channel = make.channel()
     now = clock.now()
@@ -172,38 +172,38 @@ def test_catch_up_after_downtime_sends_what_is_still_worth_sending(st, make, peo
     greeting = make.post(editor, status="approved", reviewer=operator, kind="greeting",
                          channel_ids=[channel.id], scheduled_at=now + timedelta(hours=2))
     clock.advance(hours=7)  # the machine was off; a greeting is worthless after 4 hours
-    Dispatcher(st).tick()
+    tick()
     assert delivery(st, tutorial).status == "sent"
     assert delivery(st, greeting).status == "expired"
     assert post_status(st, greeting) == "failed"
 
 
-def test_rate_limit_spaces_sends_to_one_target(st, make, people, clock):
+def test_rate_limit_spaces_sends_to_one_target(st, make, people, clock, tick):
     editor, operator = people
     channel = make.channel(rate_per_minute=2)
     ids = [make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
            for _ in range(3)]
     clock.advance(hours=1)
-    Dispatcher(st).tick()
+    tick()
     assert [delivery(st, i).status for i in ids] == ["sent", "pending", "pending"]
     clock.advance(seconds=29)
-    assert Dispatcher(st).tick().sent == 0
+    assert tick().sent == 0
     clock.advance(seconds=1)
-    Dispatcher(st).tick()
+    tick()
     assert [delivery(st, i).status for i in ids] == ["sent", "sent", "pending"]
 
 
-def test_fan_out_reaches_every_target_in_one_tick(st, make, people, clock):
+def test_fan_out_reaches_every_target_in_one_tick(st, make, people, clock, tick):
     editor, operator = people
     for _ in range(30):
         make.channel(tags=["python-groups"])
     post_id = make.post(editor, status="approved", reviewer=operator, tags=["python-groups"])
     clock.advance(hours=1)
-    assert Dispatcher(st).tick().outcomes == {"sent": 30}
+    assert tick().outcomes == {"sent": 30}
     assert post_status(st, post_id) == "published"
 
 
-def test_expired_lease_is_resent_where_the_platform_deduplicates(st, make, people, clock, scripted):
+def test_expired_lease_is_resent_where_the_platform_deduplicates(st, make, people, clock, scripted, tick):
     editor, operator = people
     idempotent = make.post(editor, status="approved", reviewer=operator,
                            channel_ids=[make.channel(kind="outbox").id])
@@ -212,7 +212,7 @@ def test_expired_lease_is_resent_where_the_platform_deduplicates(st, make, peopl
     clock.advance(hours=1)
     assert len(claim_due(st, "crashed-worker", clock.now(), 10)) == 2  # then the worker died
     clock.advance(seconds=st.config["LEASE_SECONDS"] + 1)
-    Dispatcher(st, worker_id="survivor").tick()
+    tick(worker_id="survivor")
     assert delivery(st, idempotent).status == "sent"
     assert delivery(st, plain).status == "unconfirmed"
     outcomes = sorted((a.worker, a.outcome) for a in attempts(st))
@@ -250,7 +250,7 @@ def test_stopping_releases_claimed_but_unsent_deliveries(st, make, people, clock
     assert [a.outcome for a in attempts(st)] == ["released"]
 
 
-def test_two_dispatchers_at_once_never_send_twice(st, make, people, clock):
+def test_two_dispatchers_at_once_never_send_twice(st, make, people, clock, tick):
     editor, operator = people
     channels = [make.channel() for _ in range(8)]
     ids = [make.post(editor, status="approved", reviewer=operator,
@@ -261,7 +261,7 @@ def test_two_dispatchers_at_once_never_send_twice(st, make, people, clock):
     def work(name):
         try:
             for _ in range(10):
-                Dispatcher(st, worker_id=name).tick()
+                tick(worker_id=name)
                 clock.advance(seconds=1)
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
@@ -312,17 +312,21 @@ def test_heartbeat_shows_on_healthz_and_goes_stale(st, client, clock):
     assert client.get("/healthz").json["worker"]["worker_id"] is None
 
 
-def test_operator_retries_and_resolves_through_the_api(st, make, people, clock, scripted, client):
+def test_operator_retries_and_resolves_through_the_api(st, make, people, clock, scripted, client, tick):
     from planner.services import users
 
     editor, operator = people
     failed = make.post(editor, status="approved", reviewer=operator,
                        channel_ids=[make.channel(kind="scripted").id])
     unknown = make.post(editor, status="approved", reviewer=operator,
-                        channel_ids=[make.channel(kind="scripted").id])
+                        channel_ids=[make.channel(kind="scripted").id],
+                        scheduled_at=clock.now() + timedelta(hours=2))
     clock.advance(hours=1)
-    scripted.script = [PermanentError("chat not found"), OutcomeUnknownError("connection reset")]
-    Dispatcher(st).tick()
+    scripted.script = [PermanentError("chat not found")]
+    tick()
+    clock.advance(hours=1)
+    scripted.script = [OutcomeUnknownError("connection reset")]
+    tick()
     with st.sessions() as session, session.begin():
         token = users.create_token(session, session.merge(operator), now=clock.now())
     headers = {"Authorization": f"Bearer {token}"}
@@ -331,7 +335,7 @@ def test_operator_retries_and_resolves_through_the_api(st, make, people, clock, 
     assert retried.json["status"] == "retrying"
     scripted.script = [Receipt("9", "https://example.test/9")]
     clock.advance(seconds=1)  # the target's rate limit spaces sends
-    Dispatcher(st).tick()
+    tick()
     assert (delivery(st, failed).status, post_status(st, failed)) == ("sent", "published")
 
     resolved = client.post(f"/api/v1/deliveries/{delivery(st, unknown).id}/resolve",
@@ -358,19 +362,19 @@ def confirming(st):
 
 @pytest.mark.parametrize("got_through", [True, False])
 def test_confirmable_platform_is_asked_before_a_resend(st, make, people, clock, confirming,
-                                                       got_through):
+                                                       got_through, tick):
     editor, operator = people
     post_id = make.post(editor, status="approved", reviewer=operator,
                         channel_ids=[make.channel(kind="confirming").id])
     clock.advance(hours=1)
     confirming.script = [OutcomeUnknownError("HTTP 502 after the forum accepted the post")]
-    Dispatcher(st).tick()
+    tick()
     waiting = delivery(st, post_id)
     assert waiting.status == "retrying"
     if got_through:
         confirming.published[waiting.idempotency_key] = Receipt("567", "https://forum.test/t/567")
     clock.advance(minutes=5)
-    Dispatcher(st).tick()
+    tick()
     done = delivery(st, post_id)
     assert confirming.asked == [done.idempotency_key]
     assert done.status == "sent"

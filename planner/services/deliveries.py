@@ -267,11 +267,18 @@ def expire_late(session: Session, *, now: datetime) -> int:
 
 
 def settle_post(session: Session, post_id: int, *, now: datetime) -> None:
-    """Once every delivery of an approved post has settled, the post is published or failed."""
-    post = session.get(Post, post_id)
+    """Once every delivery of an approved post has settled, the post is published or failed.
+
+    The post row is locked first: two dispatchers recording a post's last two deliveries at once
+    would otherwise each see the other's still sending, and neither would settle the post.
+    """
+    session.flush()
+    post = session.scalars(
+        select(Post).where(Post.id == post_id).with_for_update(of=Post)
+        .execution_options(populate_existing=True)
+    ).first()
     if post is None or post.status != PostStatus.approved:
         return
-    session.flush()
     statuses = list(session.scalars(select(Delivery.status).where(Delivery.post_id == post_id)))
     if not statuses or any(s not in SETTLED for s in statuses):
         return

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from planner.http import HttpClient
 from planner.models import WorkerHeartbeat
 from planner.services import deliveries, posts
+from planner.services.deliveries import Outcome
 from planner.state import PlannerState
 from planner.worker.claim import claim_due
 from planner.worker.send import send_claimed
@@ -33,13 +36,17 @@ class TickReport:
 
 
 class Dispatcher:
+    """Claims due deliveries and sends them, several at a time, each target at its own pace."""
+
     def __init__(self, state: PlannerState, worker_id: str | None = None,
-                 http: HttpClient | None = None) -> None:
+                 concurrency: int | None = None) -> None:
         self.state = state
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.http = http or HttpClient()
+        self.concurrency = concurrency or state.config["DISPATCH_CONCURRENCY"]
         self.stopping = threading.Event()
         self.started_at = state.clock.now()
+        self._clients: list[HttpClient] = []
+        self._idle_clients: queue.SimpleQueue[HttpClient] = queue.SimpleQueue()
 
     def tick(self) -> TickReport:
         report = TickReport()
@@ -51,14 +58,49 @@ class Dispatcher:
                                 self.state.config["DISPATCH_BATCH_SIZE"])
             if not claimed:
                 break
-            for index, delivery_id in enumerate(claimed):
-                if self.stopping.is_set():
-                    self._release(claimed[index:])
-                    break
-                outcome = send_claimed(self.state, delivery_id, self.worker_id, self.http)
-                report.sent += 1
-                report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
+            for outcome in self._send_all(claimed):
+                if outcome is not None:
+                    report.sent += 1
+                    report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
         return report
+
+    def _send_all(self, claimed: list[int]) -> list[Outcome | None]:
+        if self.concurrency == 1 or len(claimed) == 1:
+            return [self._send_one(delivery_id) for delivery_id in claimed]
+        workers = min(self.concurrency, len(claimed))
+        with ThreadPoolExecutor(workers, thread_name_prefix="planner-send") as pool:
+            return list(pool.map(self._send_one, claimed))
+
+    def _send_one(self, delivery_id: int) -> Outcome | None:
+        """Send one claimed delivery, or give it back untouched when the dispatcher is stopping."""
+        if self.stopping.is_set():
+            self._release([delivery_id])
+            return None
+        client = self._borrow_client()
+        try:
+            return send_claimed(self.state, delivery_id, self.worker_id, client)
+        finally:
+            self._idle_clients.put(client)
+
+    def _borrow_client(self) -> HttpClient:
+        """HTTP clients are reused across sends (kept-alive connections) but never shared at once."""
+        try:
+            return self._idle_clients.get_nowait()
+        except queue.Empty:
+            client = HttpClient()
+            self._clients.append(client)
+            return client
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+    def __enter__(self) -> Dispatcher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def _housekeeping(self, report: TickReport) -> None:
         idempotent = {kind.name for kind in self.state.registry if kind.capabilities.safe_to_resend}

@@ -92,6 +92,7 @@ class DispatcherService:
         self.dispatcher.stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.dispatcher.close()
         self.dispatcher.heartbeat(stopped=True)
         if self.lock is not None:
             self.lock.release()

@@ -123,5 +123,15 @@ def resolve_delivery(user: User, delivery_id: int, body: ResolveIn):  # type: ig
     return jsonify(delivery_out(delivery))
 
 
+@endpoint(bp, "/deliveries/<int:delivery_id>/cancel", "POST",
+          summary="Give up on a delivery that has not gone out", role=Role.operator,
+          response=DeliveryOut)
+def cancel_delivery(user: User, delivery_id: int):  # type: ignore[no-untyped-def]
+    delivery = deliveries.get_delivery(db(), delivery_id)
+    deliveries.cancel_delivery(db(), user, delivery, now=_now())
+    db().commit()
+    return jsonify(delivery_out(delivery))
+
+
 def _now():  # type: ignore[no-untyped-def]
     return state().clock.now()

@@ -1,5 +1,6 @@
 """Models, one aggregate per module; importing this package registers every table."""
 
+from planner.models.alert import Alert
 from planner.models.audit import AuditEntry
 from planner.models.base import Base
 from planner.models.channel import Channel, ChannelTag
@@ -10,6 +11,7 @@ from planner.models.user import ApiToken, Role, User
 from planner.models.workspace import WorkerHeartbeat, WorkspaceSetting
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "AuditEntry",
     "Base",

@@ -24,6 +24,9 @@ class Channel(Base):
     rate_per_minute: Mapped[int | None]
     # Shared by every dispatcher: the earliest time this target may be sent to again.
     next_send_at: Mapped[datetime | None]
+    # The circuit breaker: after repeated failures the target rests until this time.
+    consecutive_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    breaker_open_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     tag_rows: Mapped[list[ChannelTag]] = relationship(

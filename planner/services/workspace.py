@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from planner.models import User, WorkspaceSetting
 from planner.services import audit
 
-KEYS = ("community_name", "timezone", "allow_self_approval")
+KEYS = ("community_name", "timezone", "allow_self_approval", "alerts_channel_id")
 
 
 def get(session: Session, key: str, default: Any) -> Any:
@@ -23,6 +23,8 @@ def put(session: Session, key: str, value: Any, *, actor: User | str, now: datet
         raise KeyError(key)
     row = session.get(WorkspaceSetting, key)
     old = None if row is None else row.value
+    if old == value:
+        return  # nothing changed: no row, no audit entry
     if row is None:
         session.add(WorkspaceSetting(key=key, value=value))
     else:

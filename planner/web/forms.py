@@ -58,3 +58,6 @@ class SettingsForm(FlaskForm):
     community_name = StringField(_l("Community name"), validators=[DataRequired(), Length(max=100)])
     timezone = StringField(_l("Timezone"), validators=[DataRequired(), Length(max=64)])
     allow_self_approval = BooleanField(_l("Operators may approve their own posts"))
+    alerts_channel_id = SelectField(
+        _l("Alerts channel (failed and unconfirmed deliveries are reported here)"),
+        coerce=int, validate_choice=True)

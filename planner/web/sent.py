@@ -54,6 +54,17 @@ def resolve(delivery_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("sent.deliveries_page"))
 
 
+@bp.post("/deliveries/<int:delivery_id>/cancel")
+@role_required(Role.operator)
+def cancel(delivery_id: int):  # type: ignore[no-untyped-def]
+    if ActionForm().validate_on_submit():
+        delivery = deliveries.get_delivery(db(), delivery_id)
+        deliveries.cancel_delivery(db(), current_user, delivery, now=now())
+        db().commit()
+        flash(_("Canceled: it will not be sent."), "success")
+    return redirect(url_for("sent.deliveries_page"))
+
+
 @bp.get("/outbox")
 @role_required(Role.editor)
 def outbox():  # type: ignore[no-untyped-def]

@@ -33,7 +33,8 @@ def claim_due(state: PlannerState, worker_id: str, now: datetime, limit: int) ->
             .join(Delivery, Delivery.channel_id == Channel.id)
             .join(Post, Post.id == Delivery.post_id)
             .where(*due, Post.status == PostStatus.approved, Channel.enabled.is_(True),
-                   or_(Channel.next_send_at.is_(None), Channel.next_send_at <= now))
+                   or_(Channel.next_send_at.is_(None), Channel.next_send_at <= now),
+                   or_(Channel.breaker_open_until.is_(None), Channel.breaker_open_until <= now))
             .group_by(Channel.id)
             .order_by(func.min(Delivery.next_attempt_at), Channel.id)
             .limit(limit)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from planner.http import HttpClient
 from planner.models import WorkerHeartbeat
-from planner.services import deliveries, posts
-from planner.services.deliveries import Outcome
+from planner.services import delivery_outcomes, posts
+from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
+from planner.worker.alerts import send_due_alerts
 from planner.worker.claim import claim_due
 from planner.worker.send import send_claimed
 
@@ -33,6 +34,7 @@ class TickReport:
     expired_deliveries: int = 0
     sent: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
 
 
 class Dispatcher:
@@ -62,6 +64,12 @@ class Dispatcher:
                 if outcome is not None:
                     report.sent += 1
                     report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
+        if not self.stopping.is_set():
+            client = self._borrow_client()
+            try:
+                report.alerts = send_due_alerts(self.state, client)
+            finally:
+                self._idle_clients.put(client)
         return report
 
     def _send_all(self, claimed: list[int]) -> list[Outcome | None]:
@@ -106,14 +114,14 @@ class Dispatcher:
         idempotent = {kind.name for kind in self.state.registry if kind.capabilities.safe_to_resend}
         with self.state.sessions() as session, session.begin():
             now = self.state.clock.now()
-            report.recovered = deliveries.recover_expired_leases(session, idempotent, now=now)
+            report.recovered = delivery_outcomes.recover_expired_leases(session, idempotent, now=now)
             report.expired_posts = posts.expire_overdue(session, now=now)
-            report.expired_deliveries = deliveries.expire_late(session, now=now)
+            report.expired_deliveries = delivery_outcomes.expire_late(session, now=now)
 
     def _release(self, delivery_ids: list[int]) -> None:
         with self.state.sessions() as session, session.begin():
             for delivery_id in delivery_ids:
-                deliveries.release(session, delivery_id, self.worker_id, now=self.state.clock.now())
+                delivery_outcomes.release(session, delivery_id, self.worker_id, now=self.state.clock.now())
 
     def heartbeat(self, *, stopped: bool = False) -> None:
         now = self.state.clock.now()

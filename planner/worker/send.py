@@ -20,9 +20,9 @@ from planner.channel_api import (
 )
 from planner.http import HttpClient
 from planner.models import Delivery, DeliveryStatus, Post
-from planner.services import deliveries
+from planner.services import delivery_outcomes
 from planner.services.channels import build_kind
-from planner.services.deliveries import Outcome
+from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def send_claimed(state: PlannerState, delivery_id: int, worker_id: str, http: Ht
     else:
         outcome = _send(state, job_or_outcome, worker_id, http)
     with state.sessions() as session, session.begin():
-        recorded = deliveries.record_outcome(
+        recorded = delivery_outcomes.record_outcome(
             session, delivery_id, worker_id, outcome, now=state.clock.now(),
             max_attempts=state.config["MAX_ATTEMPTS"],
         )
@@ -93,7 +93,7 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
             return _outcome_of(OutcomeUnknownError(f"unexpected error: {error!r}"), job.kind)
         if len(messages) > 1:
             with state.sessions() as session, session.begin():
-                if not deliveries.record_part_sent(session, job.delivery_id, worker_id, number):
+                if not delivery_outcomes.record_part_sent(session, job.delivery_id, worker_id, number):
                     return Outcome(DeliveryStatus.unconfirmed, "lease lost between parts")
     return Outcome(DeliveryStatus.sent, remote_id=receipt.remote_id, remote_url=receipt.remote_url)
 
@@ -115,14 +115,17 @@ def _outcome_of(error: ChannelError, kind: ChannelKind) -> Outcome:
         return Outcome(DeliveryStatus.retrying, f"throttled: {error.message}",
                        retry_after=error.retry_after, cool_down=error.retry_after)
     if isinstance(error, RetryableError):
-        return Outcome(DeliveryStatus.retrying, error.message, retry_after=error.retry_after)
+        return Outcome(DeliveryStatus.retrying, error.message, retry_after=error.retry_after,
+                       target_trouble=True)
     if isinstance(error, PermanentError):
         return Outcome(DeliveryStatus.failed, error.message)
     if isinstance(error, OutcomeUnknownError) and kind.capabilities.idempotency_key:
         return Outcome(DeliveryStatus.retrying,
-                       f"{error.message}; resending with the same idempotency key")
+                       f"{error.message}; resending with the same idempotency key",
+                       target_trouble=True)
     if isinstance(error, OutcomeUnknownError) and kind.capabilities.confirmable:
         return Outcome(DeliveryStatus.retrying,
-                       f"{error.message}; the platform will be asked before resending")
-    return Outcome(DeliveryStatus.unconfirmed, error.message)
+                       f"{error.message}; the platform will be asked before resending",
+                       target_trouble=True)
+    return Outcome(DeliveryStatus.unconfirmed, error.message, target_trouble=True)
 

@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-   
+
     op.create_table('channels',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -192,7 +192,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-   
+
     with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_attempts_delivery_id'))
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-from sqlalchemy import func, select, text
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
 
-from planner.models import Delivery, Post
+from planner.metrics import render as render_metrics
 from planner.state import state
 from planner.web.context import db
 from planner.worker.dispatcher import worker_alive
@@ -36,16 +36,6 @@ def healthz():  # type: ignore[no-untyped-def]
 
 @bp.get("/metrics")
 def metrics():  # type: ignore[no-untyped-def]
-    registry = CollectorRegistry()
-    deliveries = Gauge("planner_deliveries", "Deliveries by status", ["status"], registry=registry)
-    for status, count in db().execute(select(Delivery.status, func.count()).group_by(Delivery.status)):
-        deliveries.labels(status=status).set(count)
-    posts = Gauge("planner_posts", "Posts by status and kind", ["status", "kind"], registry=registry)
-    for status, kind, count in db().execute(
-        select(Post.status, Post.kind, func.count()).group_by(Post.status, Post.kind)
-    ):
-        posts.labels(status=status, kind=kind).set(count)
     alive, _beat = worker_alive(db(), state())
-    Gauge("planner_worker_alive", "1 when a dispatcher heartbeat is fresh",
-          registry=registry).set(1 if alive else 0)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    body = render_metrics(db(), state().clock.now(), alive)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)

@@ -36,7 +36,8 @@ class FakePlatform:
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=lambda: self._server.serve_forever(poll_interval=0.05),
+                                        daemon=True)
 
     @property
     def url(self) -> str:

@@ -11,6 +11,7 @@ query: it never appears in an error.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -90,6 +91,10 @@ class WeComChannel(ChannelKind):
     limits = Limits(max_length=4096, unit="bytes", per_minute=20, max_parts=10)
     capabilities = Capabilities(idempotency_key=False, confirmable=False, remote_url=False,
                                 titles=False)
+
+    @classmethod
+    def limits_for(cls, settings: dict[str, Any]) -> Limits:
+        return replace(cls.limits, max_length=MAX_BYTES[settings.get("format") or "markdown"])
 
     @property
     def format(self) -> str:

@@ -118,6 +118,16 @@ class ChannelKind:
         self.settings = settings
         self.context = context
 
+    @classmethod
+    def capabilities_for(cls, settings: dict[str, Any]) -> Capabilities:
+        """What a channel with these settings can do (a kind may differ per channel)."""
+        return cls.capabilities
+
+    @classmethod
+    def limits_for(cls, settings: dict[str, Any]) -> Limits:
+        """The limits of a channel with these settings (e.g. a text-only robot allows less)."""
+        return cls.limits
+
     def render(self, post: PostContent) -> list[Message]:
         raise NotImplementedError
 

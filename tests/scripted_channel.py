@@ -22,9 +22,11 @@ class ScriptedChannel(ChannelKind):
     capabilities = Capabilities(idempotency_key=False, remote_url=True)
     script: ClassVar[list[ChannelError | Receipt]] = []
     sent: ClassVar[list[tuple[str, str]]] = []
+    parts: ClassVar[int] = 1
 
     def render(self, post: PostContent) -> list[Message]:
-        return [Message(text=post.body, title=post.title)]
+        return [Message(text=f"({n}/{self.parts}) {post.body}", title=post.title, part=n,
+                        parts=self.parts) for n in range(1, self.parts + 1)]
 
     def send(self, message: Message, http: Any, idempotency_key: str) -> Receipt:
         answer = self.script.pop(0) if self.script else Receipt("1", "https://example.test/1")

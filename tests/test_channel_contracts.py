@@ -53,10 +53,11 @@ def test_render_is_pure_and_within_limits(name, post, tmp_path):
         assert kind_class.limits.max_parts == 1 or kind_class.limits.max_length is not None
         return
     assert messages and all(isinstance(m, Message) for m in messages)
-    assert len(messages) <= kind_class.limits.max_parts
-    if kind_class.limits.max_length is not None:
+    limits = kind_class.limits_for(kind.settings)
+    assert len(messages) <= limits.max_parts
+    if limits.max_length is not None:
         for message in messages:
-            assert measure(message.text, kind_class.limits.unit) <= kind_class.limits.max_length
+            assert measure(message.text, limits.unit) <= limits.max_length
     assert kind.render(post) == messages  # the same post renders the same way every time
     assert list(tmp_path.iterdir()) == []  # rendering does no I/O
 

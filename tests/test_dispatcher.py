@@ -28,7 +28,9 @@ def scripted(st):
     st.registry = Registry({"outbox": OutboxChannel, "scripted": ScriptedChannel})
     ScriptedChannel.script = []
     ScriptedChannel.sent = []
-    return ScriptedChannel
+    ScriptedChannel.parts = 1
+    yield ScriptedChannel
+    ScriptedChannel.parts = 1
 
 
 @pytest.fixture
@@ -382,3 +384,37 @@ def test_confirmable_platform_is_asked_before_a_resend(st, make, people, clock, 
         assert confirming.sent == [] and done.remote_url == "https://forum.test/t/567"
     else:
         assert [key for key, _text in confirming.sent] == [done.idempotency_key]
+
+
+def test_a_split_post_uses_the_targets_rate_for_every_part(st, make, people, clock, scripted, tick):
+    editor, operator = people
+    channel = make.channel(kind="scripted", rate_per_minute=20)  # one message every 3 seconds
+    first = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
+    second = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
+    clock.advance(hours=1)
+    scripted.parts = 3
+    tick()
+    assert delivery(st, first).parts_sent == 3 and delivery(st, first).status == "sent"
+    assert [key for key, _text in scripted.sent] == [
+        f"{delivery(st, first).idempotency_key}-p{n}" for n in (1, 2, 3)]
+    clock.advance(seconds=8)  # three messages need nine seconds at this rate
+    assert tick().sent == 0 and delivery(st, second).status == "pending"
+    clock.advance(seconds=1)
+    tick()
+    assert delivery(st, second).status == "sent"
+
+
+def test_a_failed_part_resumes_after_the_parts_already_sent(st, make, people, clock, scripted, tick):
+    editor, operator = people
+    post_id = make.post(editor, status="approved", reviewer=operator,
+                        channel_ids=[make.channel(kind="scripted").id])
+    clock.advance(hours=1)
+    scripted.parts = 3
+    scripted.script = [Receipt("1"), RetryableError("HTTP 503 on part 2")]
+    tick()
+    assert (delivery(st, post_id).status, delivery(st, post_id).parts_sent) == ("retrying", 1)
+    clock.advance(minutes=5)
+    tick()
+    key = delivery(st, post_id).idempotency_key
+    assert delivery(st, post_id).status == "sent"
+    assert [k for k, _text in scripted.sent] == [f"{key}-p1", f"{key}-p2", f"{key}-p3"]

@@ -7,6 +7,7 @@ never both record one send; every attempt is kept with the platform's message.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,7 +144,8 @@ def _finish_attempt(session: Session, delivery: Delivery, worker_id: str, outcom
     attempt.message = message
 
 
-def recover_expired_leases(session: Session, idempotent_kinds: set[str], *, now: datetime) -> int:
+def recover_expired_leases(session: Session, safe_to_resend: Callable[[Channel], bool], *,
+                           now: datetime) -> int:
     """A dispatcher died mid-send: resend where that cannot publish twice, else ask an operator."""
     stale = session.scalars(
         select(Delivery).where(
@@ -152,7 +154,7 @@ def recover_expired_leases(session: Session, idempotent_kinds: set[str], *, now:
     ).all()
     for delivery in stale:
         owner = delivery.lease_owner or "unknown"
-        if delivery.channel.kind in idempotent_kinds:
+        if safe_to_resend(delivery.channel):
             delivery.status = DeliveryStatus.retrying
             delivery.next_attempt_at = now
             message = ("the dispatcher's lease expired; resending safely "

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.http import HttpClient
-from planner.models import WorkerHeartbeat
+from planner.models import Channel, WorkerHeartbeat
 from planner.services import delivery_outcomes, posts
 from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
@@ -111,12 +111,20 @@ class Dispatcher:
         self.close()
 
     def _housekeeping(self, report: TickReport) -> None:
-        idempotent = {kind.name for kind in self.state.registry if kind.capabilities.safe_to_resend}
+
         with self.state.sessions() as session, session.begin():
             now = self.state.clock.now()
-            report.recovered = delivery_outcomes.recover_expired_leases(session, idempotent, now=now)
+            report.recovered = delivery_outcomes.recover_expired_leases(
+                session, self._safe_to_resend, now=now)
             report.expired_posts = posts.expire_overdue(session, now=now)
             report.expired_deliveries = delivery_outcomes.expire_late(session, now=now)
+
+    def _safe_to_resend(self, channel: Channel) -> bool:
+        """Whether resending to this channel after a lost answer cannot publish twice."""
+        if channel.kind not in self.state.registry:
+            return False
+        kind = self.state.registry.get(channel.kind)
+        return kind.capabilities_for(channel.settings).safe_to_resend
 
     def _release(self, delivery_ids: list[int]) -> None:
         with self.state.sessions() as session, session.begin():

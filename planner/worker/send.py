@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from planner.channel_api import (
+    Capabilities,
     ChannelContext,
     ChannelError,
     ChannelKind,
@@ -21,7 +22,7 @@ from planner.channel_api import (
 from planner.http import HttpClient
 from planner.models import Delivery, DeliveryStatus, Post
 from planner.services import delivery_outcomes
-from planner.services.channels import build_kind
+from planner.services.channels import build_kind, rate_per_minute
 from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
 
@@ -34,6 +35,7 @@ class Job:
     key: str
     parts_sent: int
     attempt: int
+    gap: float  # seconds between two messages to this target
     kind: ChannelKind
     content: PostContent
 
@@ -69,8 +71,9 @@ def _prepare(state: PlannerState, delivery_id: int) -> Job | Outcome:
             return Outcome(DeliveryStatus.failed,
                            f"channel kind {delivery.channel.kind!r} is not installed")
         content = PostContent(kind=post.kind, title=post.title, body=post.body)
+        gap = 60 / rate_per_minute(delivery.channel, state.registry)
         return Job(delivery.id, delivery.idempotency_key, delivery.parts_sent,
-                   delivery.attempt_count, kind, content)
+                   delivery.attempt_count, gap, kind, content)
 
 
 def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Outcome:
@@ -79,6 +82,7 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
     except RenderError as error:
         return Outcome(DeliveryStatus.failed, f"cannot be shown on this channel: {error}")
     receipt = Receipt()
+    sent_now = 0
     for number, message in enumerate(messages, start=1):
         if number <= job.parts_sent:
             continue
@@ -91,16 +95,20 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
         except Exception as error:  # a plugin bug: whether it posted is unknown
             log.exception("channel %s raised an unexpected error", job.kind.name)
             return _outcome_of(OutcomeUnknownError(f"unexpected error: {error!r}"), job.kind)
+        sent_now += 1
         if len(messages) > 1:
             with state.sessions() as session, session.begin():
                 if not delivery_outcomes.record_part_sent(session, job.delivery_id, worker_id, number):
                     return Outcome(DeliveryStatus.unconfirmed, "lease lost between parts")
-    return Outcome(DeliveryStatus.sent, remote_id=receipt.remote_id, remote_url=receipt.remote_url)
+    # Every part counts against the target's rate: hold it for the time that many messages take.
+    hold = job.gap * sent_now if sent_now > 1 else None
+    return Outcome(DeliveryStatus.sent, remote_id=receipt.remote_id, remote_url=receipt.remote_url,
+                   cool_down=hold)
 
 
 def _already_published(job: Job, message: Message, http: HttpClient, key: str) -> Receipt | None:
     """Before resending where the platform can be asked, ask whether the last try got through."""
-    if job.attempt > 1 and job.kind.capabilities.confirmable:
+    if job.attempt > 1 and _capabilities(job.kind).confirmable:
         return job.kind.confirm(message, http, key)
     return None
 
@@ -110,7 +118,12 @@ def _first_receipt(current: Receipt, new: Receipt) -> Receipt:
     return current if current.remote_id or current.remote_url else new
 
 
+def _capabilities(kind: ChannelKind) -> Capabilities:
+    return type(kind).capabilities_for(kind.settings)
+
+
 def _outcome_of(error: ChannelError, kind: ChannelKind) -> Outcome:
+    capabilities = _capabilities(kind)
     if isinstance(error, ThrottledError):
         return Outcome(DeliveryStatus.retrying, f"throttled: {error.message}",
                        retry_after=error.retry_after, cool_down=error.retry_after)
@@ -119,11 +132,11 @@ def _outcome_of(error: ChannelError, kind: ChannelKind) -> Outcome:
                        target_trouble=True)
     if isinstance(error, PermanentError):
         return Outcome(DeliveryStatus.failed, error.message)
-    if isinstance(error, OutcomeUnknownError) and kind.capabilities.idempotency_key:
+    if isinstance(error, OutcomeUnknownError) and capabilities.idempotency_key:
         return Outcome(DeliveryStatus.retrying,
                        f"{error.message}; resending with the same idempotency key",
                        target_trouble=True)
-    if isinstance(error, OutcomeUnknownError) and kind.capabilities.confirmable:
+    if isinstance(error, OutcomeUnknownError) and capabilities.confirmable:
         return Outcome(DeliveryStatus.retrying,
                        f"{error.message}; the platform will be asked before resending",
                        target_trouble=True)

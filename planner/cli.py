@@ -13,6 +13,7 @@ from flask import Flask
 
 from planner.app import create_app
 from planner.errors import PlannerError
+from planner.logs import configure as configure_logging
 from planner.state import PlannerState, state
 
 
@@ -35,6 +36,7 @@ def _state() -> Iterator[PlannerState]:
 @click.group()
 def main() -> None:
     """Plan, review and publish community content on time."""
+    configure_logging()
 
 
 @main.command()

@@ -6,6 +6,8 @@ from typing import Any
 
 import requests
 
+from planner.worker import failpoints
+
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -26,6 +28,7 @@ class HttpClient:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         response = self.session.request(method, url, stream=True, **kwargs)
+        failpoints.hit("after_request")  # the platform has the request; its answer is unread
         body = bytearray()
         for chunk in response.iter_content(64 * 1024):
             body.extend(chunk)

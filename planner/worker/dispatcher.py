@@ -19,6 +19,7 @@ from planner.models import Channel, WorkerHeartbeat
 from planner.services import delivery_outcomes, posts
 from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
+from planner.worker import failpoints
 from planner.worker.alerts import send_due_alerts
 from planner.worker.claim import claim_due
 from planner.worker.send import send_claimed
@@ -60,6 +61,7 @@ class Dispatcher:
                                 self.state.config["DISPATCH_BATCH_SIZE"])
             if not claimed:
                 break
+            failpoints.hit("after_claim")
             for outcome in self._send_all(claimed):
                 if outcome is not None:
                     report.sent += 1

@@ -25,6 +25,7 @@ from planner.services import delivery_outcomes
 from planner.services.channels import build_kind, rate_per_minute
 from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
+from planner.worker import failpoints
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def send_claimed(state: PlannerState, delivery_id: int, worker_id: str, http: Ht
             session, delivery_id, worker_id, outcome, now=state.clock.now(),
             max_attempts=state.config["MAX_ATTEMPTS"],
         )
+        failpoints.hit("while_recording")  # the outcome is written but not committed
     if not recorded:
         log.warning("delivery %s: lease lost before the outcome (%s) was recorded",
                     delivery_id, outcome.status)
@@ -90,6 +92,7 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
         try:
             published = _already_published(job, message, http, key)
             receipt = _first_receipt(receipt, published or job.kind.send(message, http, key))
+            failpoints.hit("after_response")
         except ChannelError as error:
             return _outcome_of(error, job.kind)
         except Exception as error:  # a plugin bug: whether it posted is unknown

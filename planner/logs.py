@@ -1,0 +1,15 @@
+"""Logging for the ``planner`` processes: one line per event, and nothing that carries a secret."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def configure() -> None:
+    level = os.environ.get("PLANNER_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # urllib3 logs request lines at DEBUG, and platform URLs can carry keys and tokens.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # APScheduler announces every tick at INFO; the dispatcher reports what matters itself.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

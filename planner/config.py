@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
 
 # Environment variables whose values are not plain strings.
 _BOOLEAN = {"ALLOW_SELF_APPROVAL", "SESSION_COOKIE_SECURE"}
+_LISTS = {"CHANNEL_KINDS"}
 _INTEGER = {
     "DISPATCH_INTERVAL_SECONDS",
     "DISPATCH_BATCH_SIZE",
@@ -66,6 +67,8 @@ def _read_instance_file(instance_path: Path) -> dict[str, Any]:
 
 
 def _coerce(key: str, raw: str) -> Any:
+    if key in _LISTS:
+        return [item.strip() for item in raw.split(",") if item.strip()]
     if key in _BOOLEAN:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if key in _INTEGER:

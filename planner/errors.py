@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import LazyString
-
 
 class PlannerError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str | LazyString, fields: dict[str, object] | None = None) -> None:
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}

@@ -200,3 +200,14 @@ def test_admin_chooses_the_alerts_channel_in_settings(st, make, auth, client):
     assert bad.status_code == 422
     with st.sessions() as session:
         assert workspace.get(session, "alerts_channel_id", None) == channel.id
+
+
+def test_deleting_the_alerts_channel_clears_the_setting(st, make):
+    from planner.services.channels import delete_channel
+
+    channel = make.channel("Operators")
+    set_alerts_channel(st, channel.id)
+    with st.sessions() as session, session.begin():
+        delete_channel(session, session.get(Channel, channel.id), actor="test", now=st.clock.now())
+    with st.sessions() as session:
+        assert workspace.get(session, "alerts_channel_id", None) is None

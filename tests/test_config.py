@@ -31,3 +31,8 @@ def test_factory_never_touches_the_database(tmp_path, monkeypatch):
     assert app.config["DATABASE_URL"].endswith("/nothing")
     assert app.instance_path == str(tmp_path)
     assert (tmp_path / "secret_key").exists()
+
+
+def test_lists_from_the_environment(tmp_path):
+    loaded = config.load(tmp_path, {"PLANNER_CHANNEL_KINDS": "outbox, webhook,,telegram"})
+    assert loaded["CHANNEL_KINDS"] == ["outbox", "webhook", "telegram"]

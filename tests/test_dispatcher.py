@@ -13,6 +13,7 @@ from planner.channel_api import (
     PermanentError,
     Receipt,
     RetryableError,
+    Setting,
     ThrottledError,
 )
 from planner.models import Channel, Delivery, DeliveryAttempt, Post
@@ -418,3 +419,30 @@ def test_a_failed_part_resumes_after_the_parts_already_sent(st, make, people, cl
     key = delivery(st, post_id).idempotency_key
     assert delivery(st, post_id).status == "sent"
     assert [k for k, _text in scripted.sent] == [f"{key}-p1", f"{key}-p2", f"{key}-p3"]
+
+
+def test_platform_messages_that_quote_a_secret_are_stored_redacted(st, make, people, clock,
+                                                                   scripted, tick):
+    from planner.services.channels import create_channel
+
+    class KeyedChannel(ScriptedChannel):
+        name = "keyed"
+        settings_schema = (Setting("webhook_url", "Webhook URL", secret=True),)
+
+    st.registry = Registry({"outbox": OutboxChannel, "keyed": KeyedChannel})
+    editor, operator = people
+    with st.sessions() as session, session.begin():
+        channel = create_channel(
+            session, st.registry, st.secret_box, kind="keyed", name="Keyed group",
+            settings={"webhook_url": "https://robot.test/send?key=s3cr3t-robot-key-1234"},
+            tags=[], actor="test", now=clock.now())
+    post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
+    clock.advance(hours=1)
+    scripted.script = [PermanentError(
+        "errcode 93000: invalid webhook url https://robot.test/send?key=s3cr3t-robot-key-1234")]
+    tick()
+    stored = delivery(st, post_id)
+    assert stored.status == "failed" and "s3cr3t-robot-key-1234" not in stored.last_error
+    with st.sessions() as session:
+        attempt_messages = [a.message for a in session.scalars(select(DeliveryAttempt))]
+    assert not any("s3cr3t-robot-key-1234" in (m or "") for m in attempt_messages)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import request
-from flask_babel import lazy_gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 

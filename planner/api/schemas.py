@@ -92,22 +92,130 @@ class DeliveryList(BaseModel):
     items: list[DeliveryOut]
 
 
+SettingValue = str | int | float | bool | None
+
+
+class ChannelIn(Strict):
+    kind: str = Field(min_length=1, max_length=40, description="one of GET /channel-kinds")
+    name: str = Field(min_length=1, max_length=100)
+    settings: dict[str, object] = Field(
+        default_factory=dict, description="per the kind's settings schema, each a single value; "
+        "secret settings are write-only: stored encrypted and never returned")
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    enabled: bool = True
+    rate_per_minute: int | None = Field(default=None, ge=1, le=6000,
+                                        description="overrides the kind's messages per minute")
+
+
+class ChannelPatch(Strict):
+    kind: str | None = Field(default=None, description="fixed once the channel exists; only its "
+                             "current kind is accepted")
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    settings: dict[str, object] | None = Field(
+        default=None, description="settings to change, each a single value; a secret setting "
+        "left out, null or empty keeps its saved value")
+    clear_secrets: list[str] = Field(default_factory=list, max_length=50,
+                                     description="optional secret settings whose saved value to remove")
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    enabled: bool | None = None
+    rate_per_minute: int | None = Field(default=None, ge=1, le=6000,
+                                        description="null goes back to the kind's limit")
+
+
+class ChannelSuccess(BaseModel):
+    delivery_id: int
+    post_id: int
+    at: AwareDatetime | None
+    remote_id: str | None
+    remote_url: str | None
+
+
+class ChannelFailure(BaseModel):
+    delivery_id: int
+    post_id: int
+    at: AwareDatetime
+    status: DeliveryStatus
+    message: str | None = Field(description="the platform's own words where it gave some")
+
+
 class ChannelOut(BaseModel):
     id: int
     kind: str
+    kind_installed: bool
     name: str
     settings: dict[str, object] = Field(description="secret settings are never returned")
+    saved_secrets: list[str] = Field(description="names of the secret settings that have a value")
     tags: list[str]
     enabled: bool
-    rate_per_minute: int
+    rate_per_minute: int = Field(description="in effect: the override, else the kind's limit")
+    rate_per_minute_override: int | None
+    created_at: AwareDatetime
+    last_success: ChannelSuccess | None = Field(description="the latest sent delivery")
+    last_failure: ChannelFailure | None = Field(
+        description="the latest failed or unconfirmed delivery")
 
 
 class ChannelList(BaseModel):
     items: list[ChannelOut]
 
 
+class ChannelTestIn(Strict):
+    action: Literal["message", "check"] = Field(
+        default="message", description="message: post a visible test message; check: validate "
+        "the credentials without posting, where the platform allows it")
+
+
+class ChannelTestError(BaseModel):
+    type: Literal["retryable", "throttled", "permanent", "outcome_unknown"]
+    message: str = Field(description="the platform's own words where it gave some")
+    retry_after: float | None
+
+
+class ChannelTestOut(BaseModel):
+    action: Literal["message", "check"]
+    ok: bool = Field(description="false when the platform refused or could not be reached")
+    checked: bool = Field(description="false when this kind cannot check without posting")
+    message: str
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error: ChannelTestError | None = None
+
+
+class SettingOut(BaseModel):
+    name: str
+    label: str
+    secret: bool
+    required: bool
+    default: SettingValue
+    choices: list[str]
+    help: str
+
+
+class LimitsOut(BaseModel):
+    max_length: int | None
+    unit: Literal["bytes", "characters"]
+    per_minute: int
+    max_parts: int
+
+
+class CapabilitiesOut(BaseModel):
+    idempotency_key: bool
+    confirmable: bool
+    remote_url: bool
+    titles: bool
+
+
+class ChannelKindOut(BaseModel):
+    name: str
+    label: str
+    settings: list[SettingOut]
+    limits: LimitsOut
+    capabilities: CapabilitiesOut
+    can_check: bool = Field(description="whether credentials can be checked without posting")
+
+
 class ChannelKindList(BaseModel):
-    items: list[dict[str, object]]
+    items: list[ChannelKindOut]
 
 
 class MeOut(BaseModel):

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, request
-from flask_babel import lazy_gettext as _
+from flask_babel import gettext as _
 from pydantic import BaseModel
 
 from planner.api.schemas import ErrorOut

@@ -1,23 +1,54 @@
-"""Channels: creating them from a kind's settings schema, and building the kind to send with."""
+"""Channels: creating and changing them from a kind's settings schema, their health, and trying them.
+
+Secret settings are sealed with the instance's key as soon as they arrive and are never handed back:
+an edit that leaves a secret empty keeps the stored one. Nothing here puts a secret value into an
+audit row, a log line or an error message.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-from flask_babel import lazy_gettext as _
-from sqlalchemy import select
+from flask_babel import gettext, ngettext
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from planner.channel_api import ChannelContext, ChannelKind
+from planner.channel_api import (
+    ChannelContext,
+    ChannelError,
+    ChannelKind,
+    OutcomeUnknownError,
+    PermanentError,
+    PostContent,
+    Receipt,
+    RenderError,
+    RetryableError,
+    Setting,
+    ThrottledError,
+)
 from planner.crypto import SecretBox
 from planner.errors import Conflict, NotFound, ValidationFailed
-from planner.models import Channel, ChannelTag, User
+from planner.models import Channel, ChannelTag, Delivery, DeliveryStatus, User
+from planner.models.post import post_channels
 from planner.registry import Registry
-from planner.services import audit
+from planner.services import audit, workspace
+
+log = logging.getLogger(__name__)
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+MAX_SETTING_LENGTH = 4000
+UNCHANGED: Any = object()  # "leave this as it is" for arguments where None means something
+FAILURES = (DeliveryStatus.failed, DeliveryStatus.unconfirmed)
+ERROR_FAMILIES = (ThrottledError, RetryableError, PermanentError, OutcomeUnknownError)
 
 
 def list_channels(session: Session) -> list[Channel]:
@@ -40,34 +71,14 @@ def create_channel(
     if kind not in registry:
         errors["kind"] = _("unknown channel kind %(kind)r; installed: %(kinds)s", kind=kind,
                            kinds=", ".join(registry.names()))
-    name = name.strip()
-    if not name or len(name) > 100:
-        errors["name"] = _("a name of 1 to 100 characters is required")
-    bad = [t for t in tags if not TAG.match(t)]
-    if bad:
-        errors["tags"] = _("not a tag: %(tags)s", tags=", ".join(map(repr, bad)))
-    if rate_per_minute is not None and not 1 <= rate_per_minute <= 6000:
-        errors["rate_per_minute"] = _("between 1 and 6000 messages per minute")
+    name = _check_common(errors, name, tags, rate_per_minute)
     plain: dict[str, Any] = {}
     secret: dict[str, Any] = {}
     if kind in registry:
-        for setting in registry.get(kind).settings_schema:
-            value = settings.get(setting.name, setting.default)
-            if setting.required and value in (None, ""):
-                errors[f"settings.{setting.name}"] = _("%(label)s is required", label=setting.label)
-            elif setting.choices and value not in setting.choices:
-                errors[f"settings.{setting.name}"] = _("one of %(choices)s",
-                                                       choices=", ".join(setting.choices))
-            (secret if setting.secret else plain)[setting.name] = value
-        known = {s.name for s in registry.get(kind).settings_schema}
-        for extra in sorted(set(settings) - known):
-            errors[f"settings.{extra}"] = _("%(kind)s channels have no setting %(name)r",
-                                                kind=kind, name=extra)
+        plain, secret = _check_settings(errors, registry.get(kind), settings, {}, {}, ())
     if errors:
         raise ValidationFailed(_("the channel was not saved"), errors)
-    if session.scalar(select(Channel.id).where(Channel.name == name)) is not None:
-        raise Conflict(_("a channel named %(name)r already exists", name=name),
-                       {"name": _("already taken")})
+    _check_name_free(session, name, None)
     channel = Channel(
         kind=kind, name=name, settings=plain, secrets_encrypted=box.seal(secret) if secret else None,
         enabled=enabled, rate_per_minute=rate_per_minute, created_at=now,
@@ -76,8 +87,91 @@ def create_channel(
     session.add(channel)
     session.flush()
     audit.record(session, at=now, actor=actor, action="channel.create", subject_type="channel",
-                 subject_id=channel.id, kind=kind, name=name)
+                 subject_id=channel.id, kind=kind, name=name, enabled=enabled,
+                 secret_settings=sorted(secret))
     return channel
+
+
+def update_channel(
+    session: Session, registry: Registry, box: SecretBox, channel: Channel, *,
+    actor: User | str, now: datetime, name: str | None = None,
+    settings: dict[str, Any] | None = None, clear_secrets: tuple[str, ...] | list[str] = (),
+    tags: list[str] | None = None, enabled: bool | None = None, rate_per_minute: Any = UNCHANGED,
+) -> list[str]:
+    """Change what is given; a secret left empty keeps its stored value. Returns what changed.
+
+    ``rate_per_minute=None`` goes back to the kind's own limit; ``clear_secrets`` removes saved
+    optional secrets (e.g. an optional signing secret the group no longer uses).
+    """
+    installed = channel.kind in registry
+    if not installed and (settings or clear_secrets):
+        raise Conflict(_("channel kind %(kind)r is not installed: install it before changing "
+                         "this channel's settings", kind=channel.kind))
+    errors: dict[str, str] = {}
+    new_name = _check_common(errors, channel.name if name is None else name,
+                             channel.tags if tags is None else tags,
+                             None if rate_per_minute is UNCHANGED else rate_per_minute)
+    stored = box.open(channel.secrets_encrypted)
+    plain, secret = dict(channel.settings), stored
+    if installed:
+        plain, secret = _check_settings(errors, registry.get(channel.kind), settings or {},
+                                        channel.settings, stored, tuple(clear_secrets))
+    if errors:
+        raise ValidationFailed(_("the channel was not saved"), errors)
+    _check_name_free(session, new_name, channel.id)
+
+    changed = [f"settings.{k}" for k in sorted(set(plain) | set(channel.settings))
+               if plain.get(k) != channel.settings.get(k)]
+    changed += [f"secret.{k}" for k in sorted(set(secret) | set(stored))
+                if secret.get(k) != stored.get(k)]
+    if new_name != channel.name:
+        changed.append("name")
+        channel.name = new_name
+    if tags is not None and set(tags) != set(channel.tags):
+        changed.append("tags")
+        # Keep the rows of tags that stay: re-inserting one would clash with the row being removed.
+        kept = [row for row in channel.tag_rows if row.tag in tags]
+        added = [ChannelTag(tag=t) for t in dict.fromkeys(tags) if t not in channel.tags]
+        channel.tag_rows = kept + added
+    if enabled is not None and enabled != channel.enabled:
+        changed.append("enabled")
+        channel.enabled = enabled
+    if rate_per_minute is not UNCHANGED and rate_per_minute != channel.rate_per_minute:
+        changed.append("rate_per_minute")
+        channel.rate_per_minute = rate_per_minute
+    if plain != channel.settings:
+        channel.settings = plain
+    if secret != stored:
+        channel.secrets_encrypted = box.seal(secret) if secret else None
+    if changed:
+        session.flush()
+        # Only the names of what changed: the values of secrets must never reach the audit log.
+        audit.record(session, at=now, actor=actor, action="channel.update", subject_type="channel",
+                     subject_id=channel.id, changed=changed,
+                     **({"enabled": channel.enabled} if "enabled" in changed else {}))
+    return changed
+
+
+def delete_channel(session: Session, channel: Channel, *, actor: User | str, now: datetime) -> None:
+    """Delete a channel nothing was ever delivered to; one with deliveries can only be disabled."""
+    used = session.scalar(select(func.count()).select_from(Delivery)
+                          .where(Delivery.channel_id == channel.id)) or 0
+    if used:
+        raise Conflict(ngettext(
+            "%(name)s has %(num)d delivery on record, so it cannot be deleted (its history would be "
+            "lost): disable it instead",
+            "%(name)s has %(num)d deliveries on record, so it cannot be deleted (their history would "
+            "be lost): disable it instead",
+            used, name=channel.name))
+    posts = sorted(session.scalars(select(post_channels.c.post_id)
+                                   .where(post_channels.c.channel_id == channel.id)))
+    audit.record(session, at=now, actor=actor, action="channel.delete", subject_type="channel",
+                 subject_id=channel.id, kind=channel.kind, name=channel.name,
+                 removed_from_posts=posts)
+    if workspace.get(session, "alerts_channel_id", None) == channel.id:
+        workspace.put(session, "alerts_channel_id", None, actor=actor, now=now)
+    session.delete(channel)
+    session.flush()
 
 
 def build_kind(channel: Channel, registry: Registry, box: SecretBox,
@@ -90,3 +184,252 @@ def rate_per_minute(channel: Channel, registry: Registry) -> int:
     if channel.rate_per_minute:
         return channel.rate_per_minute
     return registry.get(channel.kind).limits.per_minute if channel.kind in registry else 20
+
+
+def saved_secrets(channel: Channel, box: SecretBox) -> list[str]:
+    """The names (never the values) of the secret settings that have a stored value."""
+    return sorted(k for k, v in box.open(channel.secrets_encrypted).items() if v not in (None, ""))
+
+
+# ---- health: what the deliveries table says about each channel ---------------------------------
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    last_success: Delivery | None = None
+    last_failure: Delivery | None = None  # failed or unconfirmed, with the platform's message
+
+    @property
+    def failing(self) -> bool:
+        """The latest outcome is a failure (nothing has been sent since)."""
+        if self.last_failure is None:
+            return False
+        if self.last_success is None or self.last_success.sent_at is None:
+            return True
+        return self.last_failure.updated_at >= self.last_success.sent_at
+
+
+def channel_health(session: Session, channel_ids: list[int] | None = None) -> dict[int, ChannelHealth]:
+    successes = _latest(session, (DeliveryStatus.sent,), Delivery.sent_at, channel_ids)
+    failures = _latest(session, FAILURES, Delivery.updated_at, channel_ids)
+    return {channel_id: ChannelHealth(successes.get(channel_id), failures.get(channel_id))
+            for channel_id in set(successes) | set(failures)}
+
+
+def _latest(session: Session, statuses: tuple[str, ...], when: Any,
+            channel_ids: list[int] | None) -> dict[int, Delivery]:
+    """The newest delivery per channel among ``statuses``, in one query on both databases."""
+    rank = func.row_number().over(partition_by=Delivery.channel_id,
+                                  order_by=(when.desc(), Delivery.id.desc()))
+    ranked = select(Delivery.id, rank.label("rank")).where(Delivery.status.in_(statuses))
+    if channel_ids is not None:
+        ranked = ranked.where(Delivery.channel_id.in_(channel_ids))
+    newest = ranked.subquery()
+    rows = session.scalars(select(Delivery).join(newest, newest.c.id == Delivery.id)
+                           .where(newest.c.rank == 1))
+    return {d.channel_id: d for d in rows}
+
+
+# ---- trying a channel out: call these with no transaction open, they talk to the platform ------
+
+def can_check(kind: type[ChannelKind]) -> bool:
+    """Whether the kind overrides ``check``: the default validates nothing."""
+    return kind.check is not ChannelKind.check
+
+
+def check_channel(channel: Channel, registry: Registry, box: SecretBox, context: ChannelContext,
+                  http: Any) -> bool:
+    """Validate the credentials without posting. False when the kind has no way to do that."""
+    kind = build_kind(channel, registry, box, context)
+    if not can_check(type(kind)):
+        return False
+    with _redacting(channel, box, "credential check"):
+        kind.check(http)
+    return True
+
+
+def send_test_message(channel: Channel, registry: Registry, box: SecretBox,
+                      context: ChannelContext, http: Any) -> Receipt:
+    """Post a short, visible test message with the kind's own renderer, under a fresh key."""
+    kind = build_kind(channel, registry, box, context)
+    key = f"planner-test-{channel.id}-{uuid.uuid4().hex[:16]}"
+    post = PostContent(
+        kind="announcement",
+        # Unique, because forums refuse a title they have seen; 15 to 32 characters suit them all.
+        title=gettext("planner test message %(code)s", code=key[-6:]),
+        body=gettext("This is a **test message** for the channel “%(name)s”. If you can read it, "
+                     "planner can publish here; you may delete it.", name=channel.name),
+    )
+    receipt: Receipt | None = None
+    with _redacting(channel, box, "test message"):
+        try:
+            messages = kind.render(post)
+        except RenderError as error:
+            raise PermanentError(f"the test message cannot be shown on this channel: {error}") from None
+        for number, message in enumerate(messages, start=1):
+            sent = kind.send(message, http, key if len(messages) == 1 else f"{key}-p{number}")
+            receipt = receipt or sent
+    return receipt or Receipt()
+
+
+@dataclass(frozen=True)
+class TryResult:
+    action: str  # "check" or "message"
+    checked: bool = True  # False: the kind cannot check credentials without posting
+    receipt: Receipt | None = None
+    error: ChannelError | None = None  # its message is redacted
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def try_channel(session: Session, registry: Registry, box: SecretBox, channel: Channel,
+                action: str, *, context: ChannelContext, http: Any, actor: User | str,
+                now: datetime) -> TryResult:
+    """Check the credentials (``check``) or post a test message (``message``), and audit it.
+
+    The session's transaction is committed first: no database lock may be held while a slow
+    platform answers. The audit row is added afterwards; the caller commits it.
+    """
+    if channel.kind not in registry:
+        raise Conflict(_("channel kind %(kind)r is not installed", kind=channel.kind))
+    session.commit()
+    try:
+        if action == "check":
+            result = TryResult(action, checked=check_channel(channel, registry, box, context, http))
+        else:
+            result = TryResult(action, receipt=send_test_message(channel, registry, box, context,
+                                                                 http))
+    except ChannelError as error:
+        result = TryResult(action, error=error)
+    outcome = ("failed" if result.error else "sent" if action == "message"
+               else "valid" if result.checked else "not_supported")
+    audit.record(session, at=now, actor=actor, action="channel.test", subject_type="channel",
+                 subject_id=channel.id, test=action, outcome=outcome,
+                 error=result.error.message if result.error else None,
+                 remote_id=result.receipt.remote_id if result.receipt else None,
+                 remote_url=result.receipt.remote_url if result.receipt else None)
+    return result
+
+
+@contextmanager
+def _redacting(channel: Channel, box: SecretBox, what: str) -> Iterator[None]:
+    """Turn what a plugin raises into a ChannelError whose text carries no secret of this channel."""
+    secrets = secret_fragments(box.open(channel.secrets_encrypted))
+    try:
+        yield
+    except ChannelError as error:
+        family = next((c for c in ERROR_FAMILIES if isinstance(error, c)), ChannelError)
+        clean = family(redact(error.message, secrets), retry_after=error.retry_after)
+    except Exception as error:  # a plugin bug: whether anything was posted is unknown
+        clean = OutcomeUnknownError(redact(f"unexpected error: {type(error).__name__}: {error}",
+                                           secrets))
+    else:
+        return
+    log.warning("%s %s failed: %s: %s", channel.kind, what, type(clean).__name__, clean.message)
+    raise clean from None
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, "••••")
+    return text
+
+
+def secret_fragments(secrets: dict[str, Any]) -> list[str]:
+    """Each secret value, and the parts of a secret URL that carry a key (query values, long path
+    segments), longest first so a whole URL is replaced before its pieces."""
+    found: set[str] = set()
+    for value in secrets.values():
+        if not isinstance(value, str) or len(value) < 4:
+            continue
+        found.add(value)
+        parts = urlsplit(value)
+        if parts.scheme and parts.netloc:
+            found.update(v for _k, v in parse_qsl(parts.query) if len(v) >= 6)
+            found.update(s for s in parts.path.split("/") if len(s) >= 16)
+    return sorted(found, key=len, reverse=True)
+
+
+# ---- validation ---------------------------------------------------------------------------------
+
+def _check_common(errors: dict[str, str], name: str, tags: list[str],
+                  rate: int | None) -> str:
+    name = name.strip()
+    if not name or len(name) > 100:
+        errors["name"] = _("a name of 1 to 100 characters is required")
+    bad = [t for t in tags if not TAG.match(t)]
+    if bad:
+        errors["tags"] = _("not a tag: %(tags)s", tags=", ".join(map(repr, bad)))
+    if rate is not None and not (isinstance(rate, int) and 1 <= rate <= 6000):
+        errors["rate_per_minute"] = _("between 1 and 6000 messages per minute")
+    return name
+
+
+def _check_name_free(session: Session, name: str, channel_id: int | None) -> None:
+    taken = session.scalar(select(Channel.id).where(Channel.name == name))
+    if taken is not None and taken != channel_id:
+        raise Conflict(_("a channel named %(name)r already exists", name=name),
+                       {"name": _("already taken")})
+
+
+def _check_settings(
+    errors: dict[str, str], kind: type[ChannelKind], given: dict[str, Any],
+    stored_plain: dict[str, Any], stored_secret: dict[str, Any], clear: tuple[str, ...],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Merge what was given over what is stored, per the schema; collect problems in ``errors``."""
+    schema = {s.name: s for s in kind.settings_schema}
+    for extra in sorted(set(given) - set(schema)):
+        errors[f"settings.{extra}"] = _("%(kind)s channels have no setting %(name)r",
+                                        kind=kind.name, name=extra)
+    for name in clear:
+        setting = schema.get(name)
+        if setting is None or not setting.secret:
+            errors[f"settings.{name}"] = _("only saved secret settings can be removed")
+        elif setting.required:
+            errors[f"settings.{name}"] = _("%(label)s is required: replace it instead of "
+                                           "removing it", label=setting.label)
+    plain: dict[str, Any] = {}
+    secret: dict[str, Any] = {}
+    for setting in schema.values():
+        key = f"settings.{setting.name}"
+        value = _clean(given.get(setting.name))
+        if isinstance(value, str) and len(value) > MAX_SETTING_LENGTH:
+            errors[key] = _("at most %(n)d characters", n=MAX_SETTING_LENGTH)
+        elif not isinstance(value, str | int | float | bool | None):
+            errors[key] = _("a single value is expected")
+        if setting.secret:
+            value = _secret_value(setting, value, stored_secret, clear)
+            if value is not None:
+                secret[setting.name] = value
+        else:
+            if value is None and setting.name not in given:
+                value = stored_plain.get(setting.name)
+            plain[setting.name] = setting.default if value in (None, "") else value
+        if key in errors:
+            continue
+        final = (secret if setting.secret else plain).get(setting.name)
+        if setting.required and final in (None, ""):
+            errors[key] = _("%(label)s is required", label=setting.label)
+        elif setting.choices and final not in (None, "") and final not in setting.choices:
+            errors[key] = _("one of %(choices)s", choices=", ".join(setting.choices))
+    return plain, secret
+
+
+def _secret_value(setting: Setting, value: Any, stored: dict[str, Any],
+                  clear: tuple[str, ...]) -> Any:
+    if value is not None:
+        return value
+    if setting.name in clear:
+        return None
+    if stored.get(setting.name) not in (None, ""):
+        return stored[setting.name]
+    return setting.default
+
+
+def _clean(value: Any) -> Any:
+    """Strip pasted whitespace; an empty string means "not given"."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value

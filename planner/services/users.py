@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -17,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from planner.channel_api import ChannelKind
 from planner.web.labels import KIND_LABELS
 
 
@@ -61,3 +63,45 @@ class SettingsForm(FlaskForm):
     alerts_channel_id = SelectField(
         _l("Alerts channel (failed and unconfirmed deliveries are reported here)"),
         coerce=int, validate_choice=True)
+
+
+class ChannelForm(FlaskForm):
+    """What every channel has; ``channel_form_class`` adds the fields of its kind's settings."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    tags = StringField(_l("Tags (comma-separated)"), validators=[Optional(), Length(max=500)])
+    enabled = BooleanField(_l("Enabled (posts are delivered to this channel)"), default=True)
+    # The range is the channel service's to check, so its message sits beside the other errors.
+    rate_per_minute = IntegerField(_l("Messages per minute"), validators=[Optional()])
+
+
+SETTING_PREFIX = "setting_"
+CLEAR_PREFIX = "clear_"
+
+
+def channel_form_class(kind: type[ChannelKind]) -> type[ChannelForm]:
+    """A ChannelForm with one field per setting of ``kind``.
+
+    Secret settings are password inputs, which never render a value: a saved secret is not sent
+    back to the browser, and leaving the input empty keeps it. Whether a setting is required is
+    left to the channel service, which knows which secrets are already saved; it checks choices and
+    ranges too, so all of a form's problems are shown at once.
+    """
+    fields: dict[str, object] = {}
+    for setting in kind.settings_schema:
+        name = SETTING_PREFIX + setting.name
+        if setting.secret:
+            fields[name] = PasswordField(setting.label, description=setting.help,
+                                         validators=[Optional(), Length(max=4000)])
+            if not setting.required:
+                fields[CLEAR_PREFIX + setting.name] = BooleanField(_l("Remove the saved value"))
+        elif setting.choices:
+            blank = [] if setting.required else [SelectChoice("", "—")]
+            fields[name] = SelectField(setting.label, description=setting.help,
+                                       default=setting.default, validate_choice=False,
+                                       choices=blank + [SelectChoice(c, c) for c in setting.choices])
+        else:
+            fields[name] = StringField(setting.label, description=setting.help,
+                                       default=setting.default,
+                                       validators=[Optional(), Length(max=4000)])
+    return type(f"{kind.__name__}Form", (ChannelForm,), fields)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.channel_api import (
     Capabilities,
@@ -22,7 +22,7 @@ from planner.channel_api import (
 from planner.http import HttpClient
 from planner.models import Delivery, DeliveryStatus, Post
 from planner.services import delivery_outcomes
-from planner.services.channels import build_kind, rate_per_minute
+from planner.services.channels import build_kind, rate_per_minute, redact, secret_fragments
 from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
 from planner.worker import failpoints
@@ -37,6 +37,7 @@ class Job:
     parts_sent: int
     attempt: int
     gap: float  # seconds between two messages to this target
+    secrets: list[str]  # this channel's secret values, kept out of every stored message
     kind: ChannelKind
     content: PostContent
 
@@ -47,6 +48,8 @@ def send_claimed(state: PlannerState, delivery_id: int, worker_id: str, http: Ht
         outcome = job_or_outcome
     else:
         outcome = _send(state, job_or_outcome, worker_id, http)
+        if outcome.message:
+            outcome = replace(outcome, message=redact(outcome.message, job_or_outcome.secrets))
     with state.sessions() as session, session.begin():
         recorded = delivery_outcomes.record_outcome(
             session, delivery_id, worker_id, outcome, now=state.clock.now(),
@@ -74,8 +77,9 @@ def _prepare(state: PlannerState, delivery_id: int) -> Job | Outcome:
                            f"channel kind {delivery.channel.kind!r} is not installed")
         content = PostContent(kind=post.kind, title=post.title, body=post.body)
         gap = 60 / rate_per_minute(delivery.channel, state.registry)
+        secrets = secret_fragments(state.secret_box.open(delivery.channel.secrets_encrypted))
         return Job(delivery.id, delivery.idempotency_key, delivery.parts_sent,
-                   delivery.attempt_count, gap, kind, content)
+                   delivery.attempt_count, gap, secrets, kind, content)
 
 
 def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Outcome:

@@ -178,3 +178,33 @@ def test_only_drafts_can_be_deleted(st, make):
     run(st, posts.delete, editor, post_id=draft)
     assert load(st, draft) is None
     assert audit_actions(st, draft)[-1] == "post.delete"
+
+
+def test_two_operators_approving_at_once_give_one_approval_and_one_conflict(st, make):
+    import threading
+
+    editor = make.user("editor")
+    operators = [make.user("operator"), make.user("operator")]
+    post_id = make.post(editor, status="in_review",
+                        channel_ids=[make.channel().id, make.channel().id])
+    start, results = threading.Barrier(2), []
+
+    def approve(operator):
+        start.wait(timeout=10)
+        try:
+            with st.sessions() as session, session.begin():
+                post = posts.get_post(session, post_id, for_change=True)
+                posts.approve(session, session.merge(operator), post, now=st.clock.now(),
+                              allow_self_approval=False)
+            results.append("approved")
+        except Conflict:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=approve, args=(o,)) for o in operators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == ["approved", "conflict"]
+    with st.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 2

@@ -61,7 +61,7 @@ def get_post(user: User, post_id: int):  # type: ignore[no-untyped-def]
 @endpoint(bp, "/posts/<int:post_id>", "PATCH", summary="Change a post", body=PostPatch,
           response=PostOut)
 def patch_post(user: User, post_id: int, body: PostPatch):  # type: ignore[no-untyped-def]
-    post = post_service.get_post(db(), post_id)
+    post = post_service.get_post(db(), post_id, for_change=True)
     current = PostInput(kind=post.kind, title=post.title, body=post.body,
                         scheduled_at=post.scheduled_at, expires_at=post.expires_at,
                         channel_ids=[c.id for c in post.channels], tags=post.tags)
@@ -74,14 +74,15 @@ def patch_post(user: User, post_id: int, body: PostPatch):  # type: ignore[no-un
 
 @endpoint(bp, "/posts/<int:post_id>", "DELETE", summary="Delete a draft", status=204)
 def delete_post(user: User, post_id: int):  # type: ignore[no-untyped-def]
-    post_service.delete(db(), user, post_service.get_post(db(), post_id), now=_now())
+    post_service.delete(db(), user, post_service.get_post(db(), post_id, for_change=True),
+                        now=_now())
     db().commit()
     return "", 204
 
 
 def _action(name: str, summary: str, role: Role) -> None:
     def view(user: User, post_id: int, body: CommentIn):  # type: ignore[no-untyped-def]
-        post = post_service.get_post(db(), post_id)
+        post = post_service.get_post(db(), post_id, for_change=True)
         extra = {"allow_self_approval": allow_self_approval()} if name in ("approve", "reject") else {}
         getattr(post_service, name)(db(), user, post, now=_now(), comment=body.comment, **extra)
         db().commit()

@@ -82,8 +82,14 @@ def can_delete(user: User, post: Post) -> bool:
 
 # ---- queries -----------------------------------------------------------------------------------
 
-def get_post(session: Session, post_id: int) -> Post:
-    post = session.get(Post, post_id)
+def get_post(session: Session, post_id: int, *, for_change: bool = False) -> Post:
+    """The post; ``for_change`` locks its row, so two simultaneous changes run one after the other
+    and the second sees what the first did (approving twice gives one approval and one conflict)."""
+    if for_change:
+        post = session.scalars(select(Post).where(Post.id == post_id).with_for_update(of=Post)
+                               .execution_options(populate_existing=True)).first()
+    else:
+        post = session.get(Post, post_id)
     if post is None:
         raise NotFound(_("post %(id)s does not exist", id=post_id))
     return post

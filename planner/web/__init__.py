@@ -6,6 +6,7 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 
 from planner.errors import PlannerError
 from planner.extensions import login_manager
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(PlannerError, _planner_error)
+    app.register_error_handler(IntegrityError, _integrity_error)
 
 
 def _load_user(user_id: str) -> User | None:
@@ -74,6 +76,17 @@ def _error_page(error):  # type: ignore[no-untyped-def]
 
 _API_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
               413: "too_large"}
+
+
+def _integrity_error(_error: IntegrityError):  # type: ignore[no-untyped-def]
+    """Two changes raced and the database kept the first: say so instead of failing."""
+    db().rollback()
+    message = _("Someone else changed this at the same moment; reload and try again.")
+    if request.path.startswith("/api/"):
+        from planner.api import error_response
+
+        return error_response("conflict", message, 409)
+    return render_template("error.html", code=409, message=message), 409
 
 
 def _planner_error(error: PlannerError):  # type: ignore[no-untyped-def]

@@ -110,7 +110,7 @@ def detail(post_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(post_id: int):  # type: ignore[no-untyped-def]
-    post = post_service.get_post(db(), post_id)
+    post = post_service.get_post(db(), post_id, for_change=request.method == "POST")
     if not post_service.can_edit(current_user, post):
         flash(_("This post cannot be edited now."), "warning")
         return redirect(url_for("posts.detail", post_id=post.id))
@@ -133,7 +133,7 @@ def edit(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/<any(submit, approve, reject, cancel, delete):action>")
 @login_required
 def act(post_id: int, action: str):  # type: ignore[no-untyped-def]
-    post = post_service.get_post(db(), post_id)
+    post = post_service.get_post(db(), post_id, for_change=True)
     form = CommentForm()
     if not form.validate_on_submit():
         flash(_("The form expired; please try again."), "danger")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 
+from planner.db import reading
 from planner.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Post, PostStatus
 from planner.models.delivery import WAITING
 from planner.services.channels import rate_per_minute
@@ -75,3 +76,22 @@ def claim_due(state: PlannerState, worker_id: str, now: datetime, limit: int) ->
                                             started_at=now))
                 claimed.append(delivery_id)
     return claimed
+
+
+def next_ready_at(state: PlannerState, now: datetime) -> datetime | None:
+    """When the next waiting delivery becomes due, or a busy target with due work is free again."""
+    waiting = (Delivery.status.in_(WAITING), Post.status == PostStatus.approved,
+               or_(Delivery.expires_at.is_(None), Delivery.expires_at > now))
+    with state.sessions(bind=reading(state.engine)) as session:
+        upcoming = session.scalar(
+            select(func.min(Delivery.next_attempt_at)).join(Post, Post.id == Delivery.post_id)
+            .where(*waiting, Delivery.next_attempt_at > now))
+        target_free = session.scalar(
+            select(func.min(Channel.next_send_at))
+            .join(Delivery, Delivery.channel_id == Channel.id)
+            .join(Post, Post.id == Delivery.post_id)
+            .where(*waiting, Delivery.next_attempt_at <= now, Channel.enabled.is_(True),
+                   Channel.next_send_at > now,
+                   or_(Channel.breaker_open_until.is_(None), Channel.breaker_open_until <= now)))
+    found = [moment for moment in (upcoming, target_free) if moment is not None]
+    return min(found) if found else None

@@ -10,6 +10,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,11 +22,11 @@ from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
 from planner.worker import failpoints
 from planner.worker.alerts import send_due_alerts
-from planner.worker.claim import claim_due
+from planner.worker.claim import claim_due, next_ready_at
 from planner.worker.send import send_claimed
 
 log = logging.getLogger(__name__)
-MAX_ROUNDS_PER_TICK = 50
+MAX_ROUNDS_PER_TICK = 10_000
 
 
 @dataclass
@@ -51,16 +52,23 @@ class Dispatcher:
         self._clients: list[HttpClient] = []
         self._idle_clients: queue.SimpleQueue[HttpClient] = queue.SimpleQueue()
 
-    def tick(self) -> TickReport:
+    def tick(self, until: datetime | None = None) -> TickReport:
+        """Send what is due. With ``until``, stay on until then, waking exactly when the next
+        delivery falls due or a busy target is free again, so nothing waits for the next tick."""
         report = TickReport()
         self._housekeeping(report)
         for _ in range(MAX_ROUNDS_PER_TICK):
             if self.stopping.is_set():
                 break
-            claimed = claim_due(self.state, self.worker_id, self.state.clock.now(),
+            now = self.state.clock.now()
+            claimed = claim_due(self.state, self.worker_id, now,
                                 self.state.config["DISPATCH_BATCH_SIZE"])
             if not claimed:
-                break
+                wake = next_ready_at(self.state, now) if until is not None else None
+                if wake is None or wake >= until:
+                    break
+                self.stopping.wait((wake - now).total_seconds())
+                continue
             failpoints.hit("after_claim")
             for outcome in self._send_all(claimed):
                 if outcome is not None:

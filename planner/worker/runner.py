@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -82,8 +83,14 @@ class DispatcherService:
         log.info("dispatcher %s started", self.dispatcher.worker_id)
 
     def _tick(self) -> None:
+        # Stay on until just before the clock's next tick, so a delivery that falls due in
+        # between goes out on time and the next tick never finds this one still running.
+        job = self.scheduler.get_job("dispatch")
+        interval = timedelta(seconds=self.state.config["DISPATCH_INTERVAL_SECONDS"])
+        until = (job.next_run_time if job is not None and job.next_run_time is not None
+                 else self.state.clock.now() + interval) - timedelta(milliseconds=50)
         try:
-            self.dispatcher.tick()
+            self.dispatcher.tick(until=until)
         except Exception:  # the next tick tries again; the error must not stop the clock
             log.exception("dispatcher tick failed")
 

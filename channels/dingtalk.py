@@ -23,17 +23,14 @@ from channels._chat_markdown import (
     MARKDOWN_ATOMS,
     Block,
     Dialect,
-    body_size,
     markdown_heading,
     markdown_image,
     markdown_link,
     numbered_paragraph,
     pack_parts,
-    post_json,
-    raise_for_code,
-    redacting,
     render_blocks,
 )
+from channels._chat_webhook import body_size, post_json, raise_for_code, redacting
 from planner.channel_api import (
     Capabilities,
     ChannelError,

@@ -19,15 +19,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels._chat_markdown import (
-    Dialect,
-    body_size,
-    pack_parts,
-    post_json,
-    raise_for_code,
-    redacting,
-    render_blocks,
-)
+from channels._chat_markdown import Dialect, pack_parts, render_blocks
+from channels._chat_webhook import body_size, post_json, raise_for_code, redacting
 from planner.channel_api import (
     Capabilities,
     ChannelError,

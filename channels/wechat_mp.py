@@ -14,21 +14,18 @@ so a lost answer there is simply retried (at worst an unused draft stays in the 
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
-import nh3
-
+from channels.wechat_mp_html import article_html
+from channels.wechat_mp_token import COVERS, TOKENS
 from planner.channel_api import (
     Capabilities,
     ChannelError,
@@ -45,7 +42,6 @@ from planner.channel_api import (
     ThrottledError,
 )
 from planner.channel_http import call, json_body, raise_for_status
-from planner.channel_text import Node, markdown_tree
 
 MAX_CONTENT_CHARS = 19_999  # content must be under 20 000 characters…
 MAX_CONTENT_BYTES = 1024 * 1024 - 1  # …and under 1 MB
@@ -162,38 +158,6 @@ class WeChatOfficialAccountChannel(ChannelKind):
 
 
 # ---- the API: tokens, covers, calls ---------------------------------------------------------------
-
-class SharedCache:
-    """Values shared by every instance in the process (a kind is built per delivery), with expiry."""
-
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
-        self.now = now
-        self._lock = threading.Lock()
-        self._values: dict[tuple[str, str], tuple[str, float]] = {}
-
-    def get(self, key: tuple[str, str]) -> str | None:
-        with self._lock:
-            value, expires_at = self._values.get(key, ("", 0.0))
-            return value if value and expires_at > self.now() else None
-
-    def put(self, key: tuple[str, str], value: str, ttl: float = float("inf")) -> None:
-        with self._lock:
-            self._values[key] = (value, self.now() + ttl)
-
-    def forget(self, key: tuple[str, str], value: str) -> None:
-        """Drop ``value`` unless another thread already replaced it."""
-        with self._lock:
-            if self._values.get(key, ("",))[0] == value:
-                del self._values[key]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-TOKENS = SharedCache()
-COVERS = SharedCache()
-
 
 class _Api:
     def __init__(self, http: Any, settings: dict[str, Any]) -> None:
@@ -334,88 +298,3 @@ def plain_cover(width: int = 900, height: int = 383, rgb: bytes = b"\x2b\x6c\xb0
     rows = (b"\x00" + rgb * width) * height
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
-
-
-# ---- Markdown to article HTML ---------------------------------------------------------------------
-
-GREY = "color:#888"
-STYLES = {
-    "h1": "margin:1.2em 0 .6em;font-size:22px;font-weight:bold",
-    "h2": "margin:1.2em 0 .6em;font-size:20px;font-weight:bold",
-    "h3": "margin:1em 0 .5em;font-size:18px;font-weight:bold",
-    "h4": "margin:1em 0 .5em;font-size:16px;font-weight:bold",
-    "p": "margin:0 0 1em;line-height:1.75",
-    "blockquote": "margin:0 0 1em;padding:.5em 1em;border-left:3px solid #dcdcdc;color:#666",
-    "ul": "margin:0 0 1em;padding-left:2em",
-    "li": "margin:.25em 0;line-height:1.75",
-    "pre": "margin:0 0 1em;padding:1em;background:#f6f8fa;border-radius:4px;overflow-x:auto;"
-           "white-space:pre-wrap;word-break:break-all;font-size:13px;line-height:1.6",
-    "code": "padding:2px 4px;background:#f6f8fa;border-radius:3px;font-size:90%",
-    "table": "margin:0 0 1em;border-collapse:collapse;width:100%",
-    "th": "padding:6px 10px;border:1px solid #dcdcdc;background:#f6f8fa;font-weight:bold",
-    "td": "padding:6px 10px;border:1px solid #dcdcdc",
-    "hr": "margin:1.5em 0;border:0;border-top:1px solid #dcdcdc",
-}
-STYLES |= {"h5": STYLES["h4"], "h6": STYLES["h4"], "ol": STYLES["ul"]}
-PLAIN = {"strong", "b", "em", "i", "del", "s", "sup", "sub", "thead", "tbody", "tr", "span"}
-VOID = {"hr", "br"}
-DROPPED = {"script", "style", "iframe", "frame", "object", "embed", "applet", "form", "input",
-           "button", "textarea", "select", "noscript", "template", "svg", "math", "link", "meta",
-           "head", "title", "audio", "video"}
-CONTAINERS = {"root", "ul", "ol", "table", "thead", "tbody", "tr", "blockquote"}
-ALLOWED = set(STYLES) | PLAIN | VOID | {"a", "code"}
-
-
-def article_html(markdown_source: str) -> str:
-    """Official Account article HTML: inline styles only (no classes, ids or scripts); external
-    links and images become visible text, since the platform strips them from articles."""
-    built = _children(markdown_tree(markdown_source))
-    return nh3.clean(built, tags=ALLOWED, attributes={"*": {"style"}, "a": {"href"}},
-                     url_schemes={"https"}, link_rel=None, strip_comments=True).strip()
-
-
-def _children(node: Node) -> str:
-    return "".join(_node(child, node) for child in node.children)
-
-
-def _node(node: Node, parent: Node) -> str:
-    if node.tag is None:
-        if parent.tag in CONTAINERS and not node.text.strip():
-            return ""  # the newlines between blocks
-        return html.escape(node.text, quote=False)
-    tag = node.tag
-    if tag in DROPPED:
-        return ""
-    if tag == "pre":
-        return f'<pre style="{STYLES["pre"]}"><code>{html.escape(node.text_content(), quote=False)}' \
-               f"</code></pre>"
-    if tag == "a":
-        return _link(node)
-    if tag == "img":
-        return _image(node)
-    if tag in VOID:
-        return f'<{tag} style="{STYLES[tag]}">' if tag in STYLES else f"<{tag}>"
-    if tag in STYLES:
-        return f'<{tag} style="{STYLES[tag]}">{_children(node)}</{tag}>'
-    if tag in PLAIN:
-        return f"<{tag}>{_children(node)}</{tag}>"
-    return _children(node)  # an unknown wrapper (div, section…): keep what it holds
-
-
-def _link(node: Node) -> str:
-    href = node.attrs.get("href", "").strip()
-    label = _children(node)
-    parts = urlsplit(href)
-    if parts.scheme == "https" and parts.hostname == "mp.weixin.qq.com":
-        return f'<a href="{html.escape(href)}">{label}</a>'  # links to other articles stay links
-    if parts.scheme not in ("http", "https") or node.text_content().strip() == href:
-        return label
-    return f'{label}<span style="{GREY}"> ({html.escape(href, quote=False)})</span>'
-
-
-def _image(node: Node) -> str:
-    alt = node.attrs.get("alt", "").strip()
-    src = node.attrs.get("src", "").strip()
-    label = f"[图片: {alt}]" if alt else "[图片]"
-    shown = f"{label} {src}" if urlsplit(src).scheme in ("http", "https") else label
-    return f'<span style="{GREY}">{html.escape(shown, quote=False)}</span>'

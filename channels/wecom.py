@@ -25,11 +25,9 @@ from channels._chat_markdown import (
     markdown_link,
     numbered_paragraph,
     pack_parts,
-    post_json,
-    raise_for_code,
-    redacting,
     render_blocks,
 )
+from channels._chat_webhook import post_json, raise_for_code, redacting
 from planner.channel_api import (
     Capabilities,
     ChannelError,

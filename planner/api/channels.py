@@ -30,6 +30,7 @@ from planner.channel_api import (
 from planner.errors import ValidationFailed
 from planner.models import Channel, Role, User
 from planner.services import channels as channel_service
+from planner.services.channel_trials import can_check
 from planner.services.channels import ChannelHealth
 from planner.state import state
 from planner.web.channels import run_try, try_summary
@@ -41,7 +42,7 @@ def kind_out(kind: type[ChannelKind]) -> dict:
     helps = {s.name: s.help for s in kind.settings_schema}
     for setting in described["settings"]:
         setting["help"] = helps[setting["name"]]
-    return ChannelKindOut(**described, can_check=channel_service.can_check(kind)).model_dump(
+    return ChannelKindOut(**described, can_check=can_check(kind)).model_dump(
         mode="json")
 
 

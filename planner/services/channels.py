@@ -1,40 +1,23 @@
-"""Channels: creating and changing them from a kind's settings schema, their health, and trying them.
+"""Channels: creating and changing them from a kind's settings schema, and their health.
 
 Secret settings are sealed with the instance's key as soon as they arrive and are never handed back:
 an edit that leaves a secret empty keeps the stored one. Nothing here puts a secret value into an
-audit row, a log line or an error message.
+audit row, a log line or an error message. Trying a channel out lives in ``channel_trials``.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from flask_babel import gettext, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from planner.channel_api import (
-    ChannelContext,
-    ChannelError,
-    ChannelKind,
-    OutcomeUnknownError,
-    PermanentError,
-    PostContent,
-    Receipt,
-    RenderError,
-    RetryableError,
-    Setting,
-    ThrottledError,
-)
+from planner.channel_api import ChannelContext, ChannelKind, Setting
 from planner.crypto import SecretBox
 from planner.errors import Conflict, NotFound, ValidationFailed
 from planner.models import Channel, ChannelTag, Delivery, DeliveryStatus, User
@@ -42,13 +25,10 @@ from planner.models.post import post_channels
 from planner.registry import Registry
 from planner.services import audit, workspace
 
-log = logging.getLogger(__name__)
-
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 MAX_SETTING_LENGTH = 4000
 UNCHANGED: Any = object()  # "leave this as it is" for arguments where None means something
 FAILURES = (DeliveryStatus.failed, DeliveryStatus.unconfirmed)
-ERROR_FAMILIES = (ThrottledError, RetryableError, PermanentError, OutcomeUnknownError)
 
 
 def list_channels(session: Session) -> list[Channel]:
@@ -227,128 +207,6 @@ def _latest(session: Session, statuses: tuple[str, ...], when: Any,
     rows = session.scalars(select(Delivery).join(newest, newest.c.id == Delivery.id)
                            .where(newest.c.rank == 1))
     return {d.channel_id: d for d in rows}
-
-
-# ---- trying a channel out: call these with no transaction open, they talk to the platform ------
-
-def can_check(kind: type[ChannelKind]) -> bool:
-    """Whether the kind overrides ``check``: the default validates nothing."""
-    return kind.check is not ChannelKind.check
-
-
-def check_channel(channel: Channel, registry: Registry, box: SecretBox, context: ChannelContext,
-                  http: Any) -> bool:
-    """Validate the credentials without posting. False when the kind has no way to do that."""
-    kind = build_kind(channel, registry, box, context)
-    if not can_check(type(kind)):
-        return False
-    with _redacting(channel, box, "credential check"):
-        kind.check(http)
-    return True
-
-
-def send_test_message(channel: Channel, registry: Registry, box: SecretBox,
-                      context: ChannelContext, http: Any) -> Receipt:
-    """Post a short, visible test message with the kind's own renderer, under a fresh key."""
-    kind = build_kind(channel, registry, box, context)
-    key = f"planner-test-{channel.id}-{uuid.uuid4().hex[:16]}"
-    post = PostContent(
-        kind="announcement",
-        # Unique, because forums refuse a title they have seen; 15 to 32 characters suit them all.
-        title=gettext("planner test message %(code)s", code=key[-6:]),
-        body=gettext("This is a **test message** for the channel “%(name)s”. If you can read it, "
-                     "planner can publish here; you may delete it.", name=channel.name),
-    )
-    receipt: Receipt | None = None
-    with _redacting(channel, box, "test message"):
-        try:
-            messages = kind.render(post)
-        except RenderError as error:
-            raise PermanentError(f"the test message cannot be shown on this channel: {error}") from None
-        for number, message in enumerate(messages, start=1):
-            sent = kind.send(message, http, key if len(messages) == 1 else f"{key}-p{number}")
-            receipt = receipt or sent
-    return receipt or Receipt()
-
-
-@dataclass(frozen=True)
-class TryResult:
-    action: str  # "check" or "message"
-    checked: bool = True  # False: the kind cannot check credentials without posting
-    receipt: Receipt | None = None
-    error: ChannelError | None = None  # its message is redacted
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def try_channel(session: Session, registry: Registry, box: SecretBox, channel: Channel,
-                action: str, *, context: ChannelContext, http: Any, actor: User | str,
-                now: datetime) -> TryResult:
-    """Check the credentials (``check``) or post a test message (``message``), and audit it.
-
-    The session's transaction is committed first: no database lock may be held while a slow
-    platform answers. The audit row is added afterwards; the caller commits it.
-    """
-    if channel.kind not in registry:
-        raise Conflict(_("channel kind %(kind)r is not installed", kind=channel.kind))
-    session.commit()
-    try:
-        if action == "check":
-            result = TryResult(action, checked=check_channel(channel, registry, box, context, http))
-        else:
-            result = TryResult(action, receipt=send_test_message(channel, registry, box, context,
-                                                                 http))
-    except ChannelError as error:
-        result = TryResult(action, error=error)
-    outcome = ("failed" if result.error else "sent" if action == "message"
-               else "valid" if result.checked else "not_supported")
-    audit.record(session, at=now, actor=actor, action="channel.test", subject_type="channel",
-                 subject_id=channel.id, test=action, outcome=outcome,
-                 error=result.error.message if result.error else None,
-                 remote_id=result.receipt.remote_id if result.receipt else None,
-                 remote_url=result.receipt.remote_url if result.receipt else None)
-    return result
-
-
-@contextmanager
-def _redacting(channel: Channel, box: SecretBox, what: str) -> Iterator[None]:
-    """Turn what a plugin raises into a ChannelError whose text carries no secret of this channel."""
-    secrets = secret_fragments(box.open(channel.secrets_encrypted))
-    try:
-        yield
-    except ChannelError as error:
-        family = next((c for c in ERROR_FAMILIES if isinstance(error, c)), ChannelError)
-        clean = family(redact(error.message, secrets), retry_after=error.retry_after)
-    except Exception as error:  # a plugin bug: whether anything was posted is unknown
-        clean = OutcomeUnknownError(redact(f"unexpected error: {type(error).__name__}: {error}",
-                                           secrets))
-    else:
-        return
-    log.warning("%s %s failed: %s: %s", channel.kind, what, type(clean).__name__, clean.message)
-    raise clean from None
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    for value in secrets:
-        text = text.replace(value, "••••")
-    return text
-
-
-def secret_fragments(secrets: dict[str, Any]) -> list[str]:
-    """Each secret value, and the parts of a secret URL that carry a key (query values, long path
-    segments), longest first so a whole URL is replaced before its pieces."""
-    found: set[str] = set()
-    for value in secrets.values():
-        if not isinstance(value, str) or len(value) < 4:
-            continue
-        found.add(value)
-        parts = urlsplit(value)
-        if parts.scheme and parts.netloc:
-            found.update(v for _k, v in parse_qsl(parts.query) if len(v) >= 6)
-            found.update(s for s in parts.path.split("/") if len(s) >= 16)
-    return sorted(found, key=len, reverse=True)
 
 
 # ---- validation ---------------------------------------------------------------------------------

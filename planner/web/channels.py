@@ -28,7 +28,7 @@ from planner.http import HttpClient
 from planner.models import Channel, Role
 from planner.services import channels as channel_service
 from planner.services import workspace
-from planner.services.channels import TryResult
+from planner.services.channel_trials import TryResult, try_channel
 from planner.state import state
 from planner.web.context import db, now, role_required
 from planner.web.forms import (
@@ -191,8 +191,8 @@ def run_try(channel: Channel, action: str, user: Any) -> TryResult:
         community_name=workspace.get(db(), "community_name", st.config["COMMUNITY_NAME"]))
     http = HttpClient()
     try:
-        result = channel_service.try_channel(db(), st.registry, st.secret_box, channel, action,
-                                             context=context, http=http, actor=user, now=now())
+        result = try_channel(db(), st.registry, st.secret_box, channel, action,
+                             context=context, http=http, actor=user, now=now())
     finally:
         http.close()
     db().commit()

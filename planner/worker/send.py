@@ -22,7 +22,8 @@ from planner.channel_api import (
 from planner.http import HttpClient
 from planner.models import Delivery, DeliveryStatus, Post
 from planner.services import delivery_outcomes
-from planner.services.channels import build_kind, rate_per_minute, redact, secret_fragments
+from planner.services.channel_trials import redact, secret_fragments
+from planner.services.channels import build_kind, rate_per_minute
 from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
 from planner.worker import failpoints

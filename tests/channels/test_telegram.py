@@ -7,7 +7,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from channels.outbox import OutboxChannel
-from channels.telegram import TelegramChannel, units
+from channels.telegram import TelegramChannel
+from channels.telegram_html import units
 from planner.channel_api import (
     ChannelContext,
     Message,

@@ -5,13 +5,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from channels.wechat_mp import (
-    COVERS,
-    TOKENS,
-    WeChatOfficialAccountChannel,
-    article_html,
-    seconds_until_quota_reset,
-)
+from channels.wechat_mp import WeChatOfficialAccountChannel, seconds_until_quota_reset
+from channels.wechat_mp_html import article_html
+from channels.wechat_mp_token import COVERS, TOKENS
 from planner.channel_api import (
     ChannelContext,
     Message,

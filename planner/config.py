@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "LEASE_SECONDS": 120,
     "HEARTBEAT_STALE_SECONDS": 60,
     "MAX_ATTEMPTS": 8,
+    "HTTP_CONNECT_TIMEOUT": 5.0,
+    "HTTP_READ_TIMEOUT": 20.0,
     "BABEL_DEFAULT_LOCALE": "en",
     "LANGUAGES": ["en", "zh_Hans_CN"],
     "SESSION_COOKIE_HTTPONLY": True,
@@ -31,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
 # Environment variables whose values are not plain strings.
 _BOOLEAN = {"ALLOW_SELF_APPROVAL", "SESSION_COOKIE_SECURE"}
 _LISTS = {"CHANNEL_KINDS"}
+_FLOAT = {"HTTP_CONNECT_TIMEOUT", "HTTP_READ_TIMEOUT"}
 _INTEGER = {
     "DISPATCH_INTERVAL_SECONDS",
     "DISPATCH_BATCH_SIZE",
@@ -73,6 +76,8 @@ def _coerce(key: str, raw: str) -> Any:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if key in _INTEGER:
         return int(raw)
+    if key in _FLOAT:
+        return float(raw)
     return raw
 
 

@@ -105,7 +105,8 @@ class Dispatcher:
         try:
             return self._idle_clients.get_nowait()
         except queue.Empty:
-            client = HttpClient()
+            client = HttpClient(connect_timeout=self.state.config["HTTP_CONNECT_TIMEOUT"],
+                                read_timeout=self.state.config["HTTP_READ_TIMEOUT"])
             self._clients.append(client)
             return client
 

@@ -13,3 +13,5 @@ def configure() -> None:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     # APScheduler announces every tick at INFO; the dispatcher reports what matters itself.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic lists its plugins and dialect details on every upgrade; the revisions it runs remain.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint lock messages clean
+.PHONY: run test lint lock messages clean bench
 
 run: $(VENV)/.run-installed
 	$(BIN)/planner db upgrade
@@ -14,6 +14,10 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
+
+# Benchmarks, on demand only (never part of `make test`): `make bench ARGS="--quick"`, `ARGS="burst"`.
+bench: $(VENV)/.run-installed
+	$(BIN)/python -m bench $(ARGS)
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "planner needs Python 3.11 or newer (set PYTHON=...)")'

@@ -11,7 +11,9 @@ def configure() -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # urllib3 logs request lines at DEBUG, and platform URLs can carry keys and tokens.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
-    # APScheduler announces every tick at INFO; the dispatcher reports what matters itself.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # APScheduler announces every tick at INFO, and warns when it skips a tick because the last
+    # one is still sending (the dispatcher then carries on by itself): what matters, the
+    # dispatcher reports itself.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     # Alembic lists its plugins and dialect details on every upgrade; the revisions it runs remain.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

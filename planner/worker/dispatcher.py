@@ -27,6 +27,7 @@ from planner.worker.send import send_claimed
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS_PER_TICK = 10_000
+MAX_NAP_SECONDS = 1.0
 
 
 @dataclass
@@ -67,7 +68,8 @@ class Dispatcher:
                 wake = next_ready_at(self.state, now) if until is not None else None
                 if wake is None or wake >= until:
                     break
-                self.stopping.wait((wake - now).total_seconds())
+                # At most a second: a post approved meanwhile may fall due sooner than ``wake``.
+                self.stopping.wait(min(MAX_NAP_SECONDS, (wake - now).total_seconds()))
                 continue
             failpoints.hit("after_claim")
             for outcome in self._send_all(claimed):

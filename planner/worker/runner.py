@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -84,15 +84,25 @@ class DispatcherService:
 
     def _tick(self) -> None:
         # Stay on until just before the clock's next tick, so a delivery that falls due in
-        # between goes out on time and the next tick never finds this one still running.
-        job = self.scheduler.get_job("dispatch")
-        interval = timedelta(seconds=self.state.config["DISPATCH_INTERVAL_SECONDS"])
-        until = (job.next_run_time if job is not None and job.next_run_time is not None
-                 else self.state.clock.now() + interval) - timedelta(milliseconds=50)
+        # between goes out on time. When slow sends run past that moment the scheduler skips its
+        # next tick, so keep ticking here until a tick ends inside its window.
         try:
-            self.dispatcher.tick(until=until)
+            while not self.dispatcher.stopping.is_set():
+                until = self._window_end()
+                self.dispatcher.tick(until=until)
+                if self.state.clock.now() < until:
+                    return
         except Exception:  # the next tick tries again; the error must not stop the clock
             log.exception("dispatcher tick failed")
+
+    def _window_end(self) -> datetime:
+        job = self.scheduler.get_job("dispatch")
+        interval = timedelta(seconds=self.state.config["DISPATCH_INTERVAL_SECONDS"])
+        now = self.state.clock.now()
+        next_run = job.next_run_time if job is not None and job.next_run_time is not None else None
+        if next_run is None or next_run <= now:
+            next_run = now + interval
+        return next_run - timedelta(milliseconds=50)
 
     def stop(self) -> None:
         """Finish the send in flight, give back what was claimed but not sent, then stop."""

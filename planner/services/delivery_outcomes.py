@@ -203,10 +203,12 @@ def settle_post(session: Session, post_id: int, *, now: datetime) -> None:
     post = _lock_post(session, post_id)
     if post is None or post.status != PostStatus.approved:
         return
-    statuses = list(session.scalars(select(Delivery.status).where(Delivery.post_id == post_id)))
+    # One row per status, not per delivery: a post to 1,000 groups is settled after each send.
+    statuses = set(session.scalars(select(Delivery.status).where(Delivery.post_id == post_id)
+                                   .group_by(Delivery.status)))
     if not statuses or any(s not in SETTLED for s in statuses):
         return
-    live = [s for s in statuses if s != DeliveryStatus.canceled]
+    live = statuses - {DeliveryStatus.canceled}
     before = post.status
     if not live:  # an operator canceled every delivery: the post is canceled
         post.status = PostStatus.canceled

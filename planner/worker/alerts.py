@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from planner.channel_api import ChannelContext, ChannelError, PostContent
+from planner.db import reading
 from planner.http import HttpClient
 from planner.models import Alert, Channel
 from planner.services import alerts
@@ -25,7 +26,7 @@ def send_due_alerts(state: PlannerState, http: HttpClient) -> int:
 
 
 def _send(state: PlannerState, alert_id: int, http: HttpClient) -> str | None:
-    with state.sessions() as session:
+    with state.sessions(bind=reading(state.engine)) as session:
         alert = session.get(Alert, alert_id)
         channel = session.get(Channel, alert.channel_id) if alert is not None else None
         if alert is None or channel is None:

@@ -19,6 +19,7 @@ from planner.channel_api import (
     RetryableError,
     ThrottledError,
 )
+from planner.db import reading
 from planner.http import HttpClient
 from planner.models import Delivery, DeliveryStatus, Post
 from planner.services import delivery_outcomes
@@ -64,7 +65,8 @@ def send_claimed(state: PlannerState, delivery_id: int, worker_id: str, http: Ht
 
 
 def _prepare(state: PlannerState, delivery_id: int) -> Job | Outcome:
-    with state.sessions() as session, session.begin():
+    # Only reads: on SQLite it must not take the write lock the other senders are waiting for.
+    with state.sessions(bind=reading(state.engine)) as session, session.begin():
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None
         post = session.get(Post, delivery.post_id)

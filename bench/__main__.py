@@ -6,11 +6,12 @@ import argparse
 import sys
 import time
 
-from bench import burst, overhead, punctuality, scale_out
+from bench import burst, calendar, feeds, overhead, punctuality, reports, scale_out
 from bench.common import machine
 
 BENCHMARKS = {"overhead": overhead.run, "burst": burst.run, "punctuality": punctuality.run,
-              "scale_out": scale_out.run}
+              "scale_out": scale_out.run, "calendar": calendar.run, "feeds": feeds.run,
+              "reports": reports.run}
 
 
 def main() -> int:
@@ -21,7 +22,7 @@ def main() -> int:
                         help="smaller loads (punctuality: 1,000 deliveries over 60 s instead of "
                              "10,000 over 10 minutes)")
     parser.add_argument("--postgres", action="store_true",
-                        help="run overhead, burst and punctuality on PostgreSQL instead of SQLite "
+                        help="run overhead, burst, punctuality and calendar on PostgreSQL instead of SQLite "
                              "(scale_out always uses PostgreSQL)")
     args = parser.parse_args()
     unknown = [name for name in args.names if name not in BENCHMARKS]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from planner import config as configuration
+from planner import logs, request_log
 from planner.clock import SystemClock
 from planner.crypto import SecretBox
 from planner.db import make_engine, make_session_factory
@@ -51,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         secret_box=SecretBox.for_instance(instance_path, app.config.get("ENCRYPTION_KEY")),
     )
 
+    request_log.init_app(app)  # first, so even a request refused by CSRF checks has its id
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
@@ -63,7 +67,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
     web.init_app(app)
     api.init_app(app)
+    if not logging.getLogger().handlers:  # under gunicorn: nobody has set up planner's logging yet
+        logs.configure(app.config)
 
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # the client's address and scheme come from the proxies' X-Forwarded-* headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.teardown_appcontext(_close_session)
     app.after_request(_security_headers)
     return app
@@ -71,10 +80,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _templates_folder() -> Path:
     """Templates ship inside the wheel as ``planner.templates``; in a checkout they are ``templates/``."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "templates").is_dir():
+        return checkout / "templates"
     spec = importlib.util.find_spec("planner.templates")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parent.parent / "templates"
+    return checkout / "templates"
 
 
 def _select_locale() -> str | None:
@@ -82,7 +94,8 @@ def _select_locale() -> str | None:
 
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
-    return request.accept_languages.best_match(["en", "zh_Hans_CN", "zh"]) or "en"
+    match = request.accept_languages.best_match(["en", "zh-CN", "zh-Hans", "zh"])
+    return "zh_Hans_CN" if match and match.startswith("zh") else "en"
 
 
 def _close_session(_error: BaseException | None) -> None:

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from planner.demo_series import create_greeting_series
+from planner.feeds.demo import create_demo_feeds
 from planner.models import User
 from planner.services import channels as channel_service
-from planner.services import posts, users, workspace
+from planner.services import posts, slots, users, workspace
 from planner.services.posts import PostInput
 from planner.state import PlannerState
 
@@ -80,5 +82,12 @@ def create_demo(st: PlannerState) -> list[str]:
             if index % 3 == 0:
                 posts.approve(session, operator, post, now=now, allow_self_approval=False,
                               comment="Looks good.")
+        create_greeting_series(session, editor, operator, now=now, config=st.config, tag="python-groups")
         lines.append(f"{len(CHANNELS)} outbox channels and {len(WEEK)} posts for the coming week")
+        guest_slots = slots.demo_series(session, operator, [c.id for c in channels.values()
+                                                            if "python-groups" in c.tags], now=now)
+        lines.append(f"{len(guest_slots)} open guest slots on Thursdays at 20:00, booked at /book")
+        lines.append("a good-morning series every weekday at 08:00 (Asia/Shanghai), approved")
+        lines.append(create_demo_feeds(session, editor, [channels["Python learners group 1"]], now=now,
+                                       config=st.config))
     return lines

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from planner.cli import main
-from planner.models import Channel, Post, User
+from planner.models import Channel, Post, Series, User
 from planner.worker.runner import SingleDispatcherLock
 
 
@@ -82,7 +82,13 @@ def test_demo_is_idempotent(cli, st):
     assert "admin@example.com" in first.output and "editor@example.com" in first.output
     second = cli("demo")
     assert "already exists" in second.output
-    assert (count(st, User), count(st, Channel), count(st, Post)) == (3, 3, 8)
+    assert (count(st, User), count(st, Channel), count(st, Series)) == (3, 3, 1)
+    with st.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Post)
+                              .where(Post.series_id.is_(None))) == 8
+        greetings = list(session.scalars(select(Post).where(Post.series_id.is_not(None))))
+    assert greetings and {p.status for p in greetings} == {"approved"}
+    assert len({p.body for p in greetings[:5]}) == min(5, len(greetings))
     listed = cli("channels", "list")
     assert listed.output.count("outbox") == 3 and "python-groups" in listed.output
 

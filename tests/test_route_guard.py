@@ -2,7 +2,12 @@
 
 import re
 
-PUBLIC = {"/login", "/healthz", "/metrics", "/api/v1/openapi.json", "/static/<path:filename>"}
+# /calendar.ics is authenticated by the secret token in its link (a wrong one is a 404).
+PUBLIC = {"/login", "/healthz", "/metrics", "/api/v1/openapi.json", "/static/<path:filename>",
+          "/calendar.ics",
+          "/book", "/book/<int:slot_id>", "/book/manage/<token>", "/book/manage/<token>/booking.ics",
+          "/api/v1/public/slots", "/api/v1/public/slots/<int:slot_id>/bookings",
+          "/api/v1/public/bookings/<token>"}
 
 
 def concrete(rule: str) -> str:
@@ -30,7 +35,8 @@ def test_every_route_refuses_anonymous_callers(app, client):
 
 
 def test_public_routes_answer_anonymously(client):
-    for path in ("/login", "/healthz", "/metrics", "/api/v1/openapi.json", "/static/style.css"):
+    for path in ("/login", "/healthz", "/metrics", "/api/v1/openapi.json", "/static/style.css",
+                 "/book", "/api/v1/public/slots", "/static/book.js"):
         response = client.get(path)
         assert response.status_code == 200, path
         response.close()

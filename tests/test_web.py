@@ -127,17 +127,21 @@ def test_admin_changes_settings_with_validation(st, make, auth, client):
     auth.login(admin.email)
     token = auth.token("/settings")
     bad = client.post("/settings", data={"csrf_token": token, "community_name": "Pythonistas",
-                                         "timezone": "Mars/Olympus"})
+                                         "timezone": "Mars/Olympus", "on_time_tolerance_minutes": "5"})
     assert bad.status_code == 422 and b"Unknown timezone" in bad.data
+    negative = client.post("/settings", data={"csrf_token": token, "community_name": "Pythonistas",
+                                              "timezone": "Europe/Berlin", "on_time_tolerance_minutes": "-1"})
+    assert negative.status_code == 422 and b"Number must be between 0 and 1440." in negative.data
     ok = client.post("/settings", data={"csrf_token": token, "community_name": "Pythonistas",
-                                        "timezone": "Europe/Berlin", "allow_self_approval": "y"},
+                                        "timezone": "Europe/Berlin", "allow_self_approval": "y",
+                                        "on_time_tolerance_minutes": "10"},
                      follow_redirects=True)
     assert b"Settings saved." in ok.data
     with st.sessions() as session:
         changes = session.scalars(select(AuditEntry).where(AuditEntry.action == "setting.change"))
         assert {(c.data["key"], str(c.data["new"])) for c in changes} == {
             ("community_name", "Pythonistas"), ("timezone", "Europe/Berlin"),
-            ("allow_self_approval", "True")}
+            ("allow_self_approval", "True"), ("on_time_tolerance_minutes", "10")}
 
 
 def test_logout_needs_post_and_ends_the_session(make, auth, client):
@@ -172,6 +176,6 @@ def test_calendar_lists_posts_by_local_day(st, make, auth, client):
     make.post(editor, title="Good morning", kind="greeting",
               scheduled_at=st.clock.now() + timedelta(days=1))
     auth.login(editor.email)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/?view=list").get_data(as_text=True)
     assert "2026-11-24" in html and "Good morning" in html and "08:00" in html
-    assert "Good morning" not in client.get("/?start=2027-01-01").get_data(as_text=True)
+    assert "Good morning" not in client.get("/?view=list&start=2027-01-01").get_data(as_text=True)

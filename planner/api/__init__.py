@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Flask, jsonify
 
-from planner.api import channels, posts  # noqa: F401  (each module registers its endpoints)
+from planner.api import (  # noqa: F401  (each module registers its endpoints)
+    account,
+    calendar,
+    channels,
+    feeds,
+    post_files,
+    posts,
+    public,
+    review,
+    series,
+    slots,
+    stats,
+)
 from planner.api.bp import bp
 from planner.api.spec import openapi_document
 from planner.errors import PlannerError

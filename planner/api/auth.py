@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -25,11 +25,16 @@ def authenticate(role: Role | None) -> User | None:
         scheme, _space, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated(_("use 'Authorization: Bearer <token>'"))
-        user_id = _token_user_id(token.strip())
-        if user_id is None:
+        found = _token_owner(token.strip())
+        if found is None:
             raise Unauthenticated(_("the API token is unknown or revoked"))
+        user_id, scope = found
         user = db().get(User, user_id)
         assert user is not None
+        g.api_user_id = user.id  # for the access log
+        if scope == "read" and request.method in UNSAFE:
+            raise PermissionDenied(_("this token may only read: create a token with the write scope "
+                                     "to make changes"))
     elif current_user.is_authenticated:
         user = current_user._get_current_object()
         if request.method in UNSAFE:
@@ -45,9 +50,9 @@ def authenticate(role: Role | None) -> User | None:
     return user
 
 
-def _token_user_id(token: str) -> int | None:
-    """Look the token up and note its use in a short transaction of its own."""
+def _token_owner(token: str) -> tuple[int, str] | None:
+    """The token's user and scope; its use is noted in a short transaction of its own."""
     st = state()
     with st.sessions() as session, session.begin():
-        user = users.user_for_token(session, token, st.clock.now())
-        return None if user is None else user.id
+        row = users.token_for_request(session, token, st.clock.now())
+        return None if row is None else (row.user_id, row.scope)

@@ -1,4 +1,4 @@
-"""Channel kinds, channels (secret settings are write-only), trying a channel out, and the current user."""
+"""Channel kinds, channels (secret settings are write-only), and trying a channel out."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from planner.api.schemas import (
     ChannelSuccess,
     ChannelTestIn,
     ChannelTestOut,
-    MeOut,
 )
 from planner.api.spec import endpoint
 from planner.channel_api import (
@@ -148,8 +147,3 @@ def error_type(error: ChannelError) -> str:
     if isinstance(error, PermanentError):
         return "permanent"
     return "outcome_unknown"
-
-
-@endpoint(bp, "/me", "GET", summary="The current user", response=MeOut)
-def me(user: User):  # type: ignore[no-untyped-def]
-    return jsonify({"id": user.id, "email": user.email, "name": user.name, "role": user.role})

@@ -22,7 +22,7 @@ from planner.services import deliveries
 from planner.services import posts as post_service
 from planner.services.posts import PostInput
 from planner.state import state
-from planner.web.context import allow_self_approval, db
+from planner.web.context import allow_self_approval, checker, db
 
 
 def post_out(post: Post) -> dict:
@@ -31,6 +31,7 @@ def post_out(post: Post) -> dict:
         scheduled_at=post.scheduled_at, expires_at=post.expires_at,
         channel_ids=[c.id for c in post.channels], tags=post.tags, author_id=post.author_id,
         revision=post.revision, submitted_at=post.submitted_at, published_at=post.published_at,
+        series_id=post.series_id, occurrence_at=post.occurrence_at, detached=post.detached,
         created_at=post.created_at, updated_at=post.updated_at,
     ).model_dump(mode="json")
 
@@ -84,6 +85,8 @@ def _action(name: str, summary: str, role: Role) -> None:
     def view(user: User, post_id: int, body: CommentIn):  # type: ignore[no-untyped-def]
         post = post_service.get_post(db(), post_id, for_change=True)
         extra = {"allow_self_approval": allow_self_approval()} if name in ("approve", "reject") else {}
+        if name == "approve":
+            extra["checker"] = checker()
         getattr(post_service, name)(db(), user, post, now=_now(), comment=body.comment, **extra)
         db().commit()
         return jsonify(post_out(post))

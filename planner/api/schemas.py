@@ -43,6 +43,15 @@ class PostQuery(Strict):
     channel_id: int | None = None
 
 
+class ImportQuery(Strict):
+    submit: bool = Field(default=False, description="submit every imported post for review")
+
+
+class ExportQuery(Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
 class CommentIn(Strict):
     comment: str = Field(default="", max_length=2000)
 
@@ -65,6 +74,10 @@ class PostOut(BaseModel):
     revision: int
     submitted_at: AwareDatetime | None
     published_at: AwareDatetime | None
+    series_id: int | None = Field(default=None, description="the series this post is an occurrence of")
+    occurrence_at: AwareDatetime | None = Field(default=None,
+                                                description="the occurrence's time in the series' rule")
+    detached: bool = Field(default=False, description="an occurrence edited on its own")
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
@@ -223,6 +236,9 @@ class MeOut(BaseModel):
     email: str
     name: str
     role: Literal["admin", "operator", "editor"]
+    timezone: str | None = Field(default=None, description="the user's own timezone, if set")
+    calendar_url: str | None = Field(description="the private, read-only iCalendar link; null "
+                                     "until one is made (POST /me/calendar-link) or after revoking")
 
 
 class ErrorBody(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -47,9 +48,9 @@ def endpoint(
 
             kwargs["user"] = authenticate(role)
             if body is not None:
-                kwargs["body"] = _parse(body, _json_object())
+                kwargs["body"] = parse(body, _json_object())
             if query is not None:
-                kwargs["query"] = _parse(query, request.args.to_dict())
+                kwargs["query"] = parse(query, request.args.to_dict())
             return view(**kwargs)
 
         wrapped.api_endpoint = spec  # type: ignore[attr-defined]
@@ -71,7 +72,7 @@ def _json_object() -> dict[str, Any]:
     return data
 
 
-def _parse(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+def parse(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     from pydantic import ValidationError
 
     try:
@@ -80,7 +81,7 @@ def _parse(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
         fields = {}
         for problem in error.errors(include_url=False):
             name = ".".join(str(part) for part in problem["loc"]) or "body"
-            fields.setdefault(name, problem["msg"])
+            fields.setdefault(name, problem["msg"].removeprefix("Value error, "))
         raise ValidationFailed(_("the request has invalid fields"), fields) from None
 
 
@@ -96,11 +97,11 @@ def openapi_document() -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": ref(ErrorOut)}}}
     paths: dict[str, Any] = {}
     for spec in ENDPOINTS:
-        path = "/api/v1" + spec.rule.replace("<int:", "{").replace(">", "}")
+        path = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", spec.rule)
         operation: dict[str, Any] = {
             "summary": spec.summary,
             "operationId": f"{spec.method.lower()}_{spec.rule.strip('/').replace('/', '_')}"
-            .replace("<int:", "").replace(">", ""),
+            .replace("<int:", "").replace("<", "").replace(">", ""),
             "responses": {
                 str(spec.status): {"description": "success"} | (
                     {"content": {"application/json": {"schema": ref(spec.response)}}}
@@ -109,8 +110,9 @@ def openapi_document() -> dict[str, Any]:
             },
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-            for name in _path_params(spec.rule)
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer" if converter == "int" else "string"}}
+            for converter, name in _path_params(spec.rule)
         ]
         if spec.query is not None:
             for name, prop in spec.query.model_json_schema().get("properties", {}).items():
@@ -139,5 +141,5 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def _path_params(rule: str) -> list[str]:
-    return [part[5:-1] for part in rule.split("/") if part.startswith("<int:")]
+def _path_params(rule: str) -> list[tuple[str, str]]:
+    return re.findall(r"<(?:(\w+):)?(\w+)>", rule)

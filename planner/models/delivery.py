@@ -37,6 +37,9 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("post_id", "channel_id"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # Reports read deliveries by due time and by sent time from these indexes alone.
+        Index("ix_deliveries_due_at", "due_at", "status", "channel_id", "sent_at"),
+        Index("ix_deliveries_sent_at", "sent_at", "status", "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

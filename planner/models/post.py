@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.models.base import Base
 from planner.models.channel import Channel
 from planner.models.user import User
+
+if TYPE_CHECKING:
+    from planner.models.series import Series
 
 
 class PostKind(StrEnum):
@@ -41,6 +45,8 @@ post_channels = Table(
 
 class Post(Base):
     __tablename__ = "posts"
+    # One post per occurrence of a series, however many dispatchers materialise it at once.
+    __table_args__ = (UniqueConstraint("series_id", "occurrence_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -55,6 +61,11 @@ class Post(Base):
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # An occurrence of a series: the rule's original start of it, and whether it was edited on
+    # its own (then editing the series leaves it alone).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"))
+    occurrence_at: Mapped[datetime | None]
+    detached: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -65,6 +76,7 @@ class Post(Base):
     tag_rows: Mapped[list[PostTag]] = relationship(
         cascade="all, delete-orphan", order_by="PostTag.tag", lazy="selectin"
     )
+    series: Mapped[Series | None] = relationship(lazy="select")
 
     @property
     def tags(self) -> list[str]:

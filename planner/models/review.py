@@ -19,6 +19,8 @@ class Review(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
     comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
+    # When the post was submitted for the review this decision answers: the approval turnaround.
+    submitted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
     reviewer: Mapped[User] = relationship(lazy="joined")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.models.base import Base
@@ -29,8 +29,17 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(16))
+    # An IANA name such as Asia/Shanghai; None follows the workspace timezone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of every session: raising it signs this user out everywhere (password change, or asked).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
+    # The private calendar link: its SHA-256 digest finds the user, and the link itself is kept
+    # sealed with the instance's encryption key so its owner can copy it again later.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    calendar_token_sealed: Mapped[str | None] = mapped_column(Text)
+    calendar_token_created_at: Mapped[datetime | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
@@ -52,7 +61,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie names: the user and their session version (``"7:2"``)."""
+        return f"{self.id}:{self.session_version}"
 
 
 class ApiToken(Base):
@@ -63,6 +73,8 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    # "write" may do whatever its user may; "read" only reads (GET), whatever its user's role.
+    scope: Mapped[str] = mapped_column(String(16), default="write", server_default="write")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -28,6 +29,9 @@ from planner.models import (
     User,
 )
 from planner.services import audit, deliveries
+
+if TYPE_CHECKING:
+    from planner.services.checks import Checker
 
 TITLE_MAX = 200
 BODY_MAX = 20_000
@@ -126,12 +130,6 @@ def review_queue(session: Session) -> list[Post]:
             .where(Post.status == PostStatus.in_review)
             .order_by(Post.scheduled_at, Post.id)
         )
-    )
-
-
-def reviews_of(session: Session, post: Post) -> list[Review]:
-    return list(
-        session.scalars(select(Review).where(Review.post_id == post.id).order_by(Review.id.desc()))
     )
 
 
@@ -236,7 +234,10 @@ def create_post(session: Session, author: User, data: PostInput, *, now: datetim
     return post
 
 
-def update_post(session: Session, user: User, post: Post, data: PostInput, *, now: datetime) -> Post:
+def update_post(session: Session, user: User, post: Post, data: PostInput, *, now: datetime,
+                detach: bool = True) -> Post:
+    """Change a post. An occurrence of a series changed here becomes detached: later edits of the
+    whole series leave it alone (the series passes ``detach=False`` when it rewrites its own)."""
     if not can_edit(user, post):
         _deny(user, post, "edit")
     channels = _validate(session, data, now)
@@ -246,6 +247,8 @@ def update_post(session: Session, user: User, post: Post, data: PostInput, *, no
     ) != sorted(set(data.tags))
     _apply(session, post, data, channels)
     post.updated_at = now
+    if post.series_id is not None and detach:
+        post.detached = True
     previous = post.status
     if content_changed:
         post.revision += 1
@@ -275,14 +278,17 @@ def submit(session: Session, user: User, post: Post, *, now: datetime, comment: 
 
 def approve(
     session: Session, user: User, post: Post, *, now: datetime, allow_self_approval: bool,
-    comment: str = "",
+    comment: str = "", checker: Checker | None = None,
 ) -> Post:
+    """``checker`` runs the pre-publish checks: people approving (web, API) always pass one."""
     if not can_review(user, post, allow_self_approval):
         _deny(user, post, "approve", allow_self_approval)
     targets = _require_ready(session, post, now)
+    if checker is not None:
+        checker.require_clear(session, post, targets)
     deliveries.create_for(session, post, targets, now=now)
     session.add(Review(post_id=post.id, reviewer_id=user.id, decision="approved",
-                       comment=comment.strip(), created_at=now))
+                       comment=comment.strip(), submitted_at=post.submitted_at, created_at=now))
     post.decided_at = now
     return _transition(session, user, post, PostStatus.approved, "post.approve", now,
                        comment=comment, targets=[c.id for c in targets])
@@ -298,7 +304,7 @@ def reject(
         raise ValidationFailed(_("say why the post is rejected"),
                                {"comment": _("a comment is required when rejecting")})
     session.add(Review(post_id=post.id, reviewer_id=user.id, decision="rejected",
-                       comment=comment.strip(), created_at=now))
+                       comment=comment.strip(), submitted_at=post.submitted_at, created_at=now))
     post.decided_at = now
     return _transition(session, user, post, PostStatus.draft, "post.reject", now, comment=comment)
 

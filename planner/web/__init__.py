@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -12,15 +12,36 @@ from planner.errors import PlannerError
 from planner.extensions import login_manager
 from planner.models import Role, User
 from planner.rendering import markdown_to_html
-from planner.services import deliveries, workspace
-from planner.web import auth, channels, health, labels, posts, review, sent, settings
-from planner.web.context import db, workspace_timezone
+from planner.request_log import current_request_id
+from planner.services import deliveries, users, workspace
+from planner.web import (
+    account,
+    auth,
+    booking,
+    channels,
+    feeds,
+    health,
+    inbox,
+    labels,
+    post_files,
+    posts,
+    reports,
+    review,
+    security,
+    sent,
+    series,
+    settings,
+    slots,
+    subscription,
+)
+from planner.web.context import db, viewer_timezone
 from planner.web.timefmt import show
 from planner.worker.dispatcher import worker_alive
 
 
 def init_app(app: Flask) -> None:
-    for module in (auth, posts, review, sent, channels, settings, health):
+    for module in (auth, posts, post_files, series, review, sent, channels, feeds, inbox, reports,
+                   settings, account, security, health, subscription, booking, slots):
         app.register_blueprint(module.bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""
@@ -28,19 +49,17 @@ def init_app(app: Flask) -> None:
     app.context_processor(_layout_context)
     labels.register(app)
     app.add_template_filter(markdown_to_html, "markdown")
-    app.add_template_filter(lambda value: show(value, workspace_timezone()), "local")
-    app.add_template_filter(lambda value: show(value, workspace_timezone())[11:], "local_time")
+    app.add_template_filter(lambda value: show(value, viewer_timezone()), "local")
+    app.add_template_filter(lambda value: show(value, viewer_timezone())[11:], "local_time")
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, _error_page)
+    app.register_error_handler(500, _server_error)
     app.register_error_handler(PlannerError, _planner_error)
     app.register_error_handler(IntegrityError, _integrity_error)
 
 
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = db().get(User, int(user_id))
-    return user if user is not None and user.active else None
+def _load_user(session_id: str) -> User | None:
+    return users.user_for_session(db(), session_id)
 
 
 def _layout_context() -> dict[str, object]:
@@ -72,6 +91,28 @@ def _error_page(error):  # type: ignore[no-untyped-def]
 
         return error_response(_API_CODES.get(code, "error"), str(getattr(error, "description", error)), code)
     return render_template("error.html", code=code, message=messages.get(code, str(error))), code
+
+
+def _server_error(_error):  # type: ignore[no-untyped-def]
+    """Flask has logged the traceback under this request's id; the person sees the id to report."""
+    request_id = current_request_id()
+    api = request.path.startswith("/api/")
+    from planner.api import error_response
+
+    try:
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()  # the locale, the user and the page's layout read the database again
+        message = _("Something went wrong on our side and nothing was saved. If it happens again, "
+                    "tell your admin the request id %(id)s.", id=request_id)
+        if api:
+            return error_response("internal_error", message, 500)
+        return render_template("error.html", code=500, message=message), 500
+    except Exception:  # the database itself is failing: still hand out the request id
+        plain = f"Something went wrong on our side. Request id: {request_id}"
+        if api:
+            return error_response("internal_error", plain, 500)
+        return plain, 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 _API_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

@@ -12,9 +12,11 @@ from flask import abort, g, request
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
+from planner.channel_api import ChannelContext
 from planner.db import reading
 from planner.models import Role
-from planner.services import workspace
+from planner.services import account, workspace
+from planner.services.checks import Checker
 from planner.state import state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,8 +43,25 @@ def workspace_timezone() -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def viewer_timezone() -> ZoneInfo:
+    """The zone the signed-in person reads and types times in (theirs, else the workspace's);
+    computed once per request."""
+    if "viewer_timezone" not in g:
+        user = current_user if current_user.is_authenticated else None
+        g.viewer_timezone = account.timezone_of(db(), user, state().config["TIMEZONE"])
+    return g.viewer_timezone
+
+
 def allow_self_approval() -> bool:
     return bool(workspace.get(db(), "allow_self_approval", state().config["ALLOW_SELF_APPROVAL"]))
+
+
+def checker() -> Checker:
+    """The pre-publish checks, with this installation's channel kinds and workspace settings."""
+    st = state()
+    community = workspace.get(db(), "community_name", st.config["COMMUNITY_NAME"])
+    return Checker(st.registry, ChannelContext(instance_path=st.instance_path,
+                                               community_name=community), st.config["TIMEZONE"])
 
 
 def role_required(role: Role) -> Callable[[F], F]:

@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from planner.channel_api import ChannelKind
@@ -47,6 +47,26 @@ class CommentForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
 
 
+class NewCommentForm(FlaskForm):
+    # The comments service checks the length, so its message is the same on the page and in the API.
+    body = TextAreaField(_l("Add a comment"), validators=[Optional()])
+
+
+class RescheduleForm(FlaskForm):
+    scheduled_at = StringField(_l("New publish time"), validators=[DataRequired()])
+
+
+class PostingRulesForm(FlaskForm):
+    banned_words = TextAreaField(_l("Banned words (one word or phrase per line)"),
+                                 validators=[Optional(), Length(max=60_000)])
+    max_posts_per_channel_per_day = IntegerField(
+        _l("Most posts to one channel in one day (0: no limit)"), default=0,
+        validators=[InputRequired()])
+    min_minutes_between_posts = IntegerField(
+        _l("Fewest minutes between two posts to one channel (0: no limit)"), default=0,
+        validators=[InputRequired()])
+
+
 class ActionForm(FlaskForm):
     """A button that changes state: only the CSRF token."""
 
@@ -63,6 +83,9 @@ class SettingsForm(FlaskForm):
     alerts_channel_id = SelectField(
         _l("Alerts channel (failed and unconfirmed deliveries are reported here)"),
         coerce=int, validate_choice=True)
+    on_time_tolerance_minutes = IntegerField(
+        _l("On time means sent within this many minutes of the due time (reports)"),
+        validators=[Optional(), NumberRange(min=0, max=1440)], default=5)
 
 
 class ChannelForm(FlaskForm):
@@ -105,3 +128,14 @@ def channel_form_class(kind: type[ChannelKind]) -> type[ChannelForm]:
                                        default=setting.default,
                                        validators=[Optional(), Length(max=4000)])
     return type(f"{kind.__name__}Form", (ChannelForm,), fields)
+
+
+class WeeklySummaryForm(FlaskForm):
+    channel_id = SelectField(_l("Post last week's summary to"), coerce=int, validate_choice=True)
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(_l("New password (at least 10 characters; a phrase is best)"),
+                                 validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=200)])

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,53 +10,32 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from planner.errors import ValidationFailed
-from planner.models import Post, PostStatus, Role
+from planner.models import Post, Role
 from planner.services import channels as channel_service
-from planner.services import deliveries
+from planner.services import comments, deliveries
 from planner.services import posts as post_service
 from planner.services.posts import PostInput
-from planner.web.context import allow_self_approval, db, now, workspace_timezone
-from planner.web.forms import ActionForm, CommentForm, PostForm
-from planner.web.timefmt import parse_local, to_input
+from planner.services.previews import Draft
+from planner.web import calendar_page
+from planner.web.context import allow_self_approval, checker, db, now, viewer_timezone
+from planner.web.forms import ActionForm, CommentForm, NewCommentForm, PostForm
+from planner.web.timefmt import LOCAL_INPUT, parse_local, to_input
 
 bp = Blueprint("posts", __name__)
-DAYS_SHOWN = 14
 
 
 @bp.get("/")
 @login_required
 def calendar():  # type: ignore[no-untyped-def]
-    tz = workspace_timezone()
-    try:
-        first = date.fromisoformat(request.args["start"]) if "start" in request.args else None
-    except ValueError:
-        first = None
-    first = first or now().astimezone(tz).date()
-    start = datetime.combine(first, time(), tz)
-    end = start + timedelta(days=DAYS_SHOWN)
-    days: dict[date, list[Post]] = defaultdict(list)
-    for post in post_service.list_posts(db(), start=start, end=end):
-        assert post.scheduled_at is not None
-        days[post.scheduled_at.astimezone(tz).date()].append(post)
-    unscheduled = [p for p in post_service.list_posts(db(), status=PostStatus.draft)
-                   if p.scheduled_at is None]
-    return render_template(
-        "posts/calendar.html",
-        days=[(first + timedelta(days=i), days.get(first + timedelta(days=i), []))
-              for i in range(DAYS_SHOWN)],
-        unscheduled=unscheduled,
-        previous=first - timedelta(days=DAYS_SHOWN),
-        following=first + timedelta(days=DAYS_SHOWN),
-        today=now().astimezone(tz).date(),
-    )
+    return calendar_page.render()
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
 @login_required
 def new():  # type: ignore[no-untyped-def]
     form = _post_form()
-    if request.method == "GET" and request.args.get("day"):
-        form.scheduled_at.data = f"{request.args['day']}T09:00"
+    if request.method == "GET" and request.args.get("scheduled_at"):
+        form.scheduled_at.data = _prefill(request.args["scheduled_at"])
     if form.validate_on_submit():
         try:
             post = post_service.create_post(db(), current_user, _input(form), now=now())
@@ -72,7 +50,7 @@ def new():  # type: ignore[no-untyped-def]
             return redirect(url_for("posts.detail", post_id=post.id))
     status = 422 if form.is_submitted() else 200
     return render_template("posts/edit.html", form=form, post=None,
-                           tz=workspace_timezone()), status
+                           tz=viewer_timezone()), status
 
 
 def _submit_new(post: Post):  # type: ignore[no-untyped-def]
@@ -91,12 +69,19 @@ def _submit_new(post: Post):  # type: ignore[no-untyped-def]
 @login_required
 def detail(post_id: int):  # type: ignore[no-untyped-def]
     post = post_service.get_post(db(), post_id)
+    targets = post_service.resolve_targets(db(), post)
+    # Previews and checks matter while the post can still change; afterwards the deliveries tell.
+    renderings, findings = (checker().preview(db(), Draft.of(post, targets))
+                            if post.status in post_service.EDITABLE else ([], []))
     return render_template(
         "posts/detail.html",
         post=post,
-        reviews=post_service.reviews_of(db(), post),
+        conversation=comments.thread(db(), post.id),
+        new_comment_form=NewCommentForm(),
+        renderings=renderings,
+        findings=findings,
         deliveries=deliveries.deliveries_of(db(), post.id),
-        targets=post_service.resolve_targets(db(), post),
+        targets=targets,
         can_edit=post_service.can_edit(current_user, post),
         can_submit=post_service.can_submit(current_user, post),
         can_review=post_service.can_review(current_user, post, allow_self_approval()),
@@ -127,7 +112,7 @@ def edit(post_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("posts.detail", post_id=post.id))
     status = 422 if form.is_submitted() else 200
     return render_template("posts/edit.html", form=form, post=post,
-                           tz=workspace_timezone()), status
+                           tz=viewer_timezone()), status
 
 
 @bp.post("/posts/<int:post_id>/<any(submit, approve, reject, cancel, delete):action>")
@@ -142,6 +127,8 @@ def act(post_id: int, action: str):  # type: ignore[no-untyped-def]
     kwargs = {"now": now()}
     if action in ("approve", "reject"):
         kwargs["allow_self_approval"] = allow_self_approval()
+    if action == "approve":
+        kwargs["checker"] = checker()
     try:
         if action == "delete":
             post_service.delete(db(), current_user, post, **kwargs)
@@ -169,8 +156,22 @@ _ACTION_DONE = {
 }
 
 
+def _prefill(value: str) -> str:
+    """A publish time from the calendar (a day, or a day and time, in the viewer's timezone) for
+    the form; anything else leaves the field empty."""
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return ""
+    if when.tzinfo is not None:
+        when = when.astimezone(viewer_timezone())
+    elif len(value.strip()) == 10:  # a day without a time: the usual morning slot
+        when = when.replace(hour=9)
+    return when.strftime(LOCAL_INPUT)
+
+
 def _post_form(post: Post | None = None) -> PostForm:
-    tz = workspace_timezone()
+    tz = viewer_timezone()
     form = PostForm(obj=post) if post is not None else PostForm()
     form.channel_ids.choices = [SelectChoice(c.id, c.name)
                                 for c in channel_service.list_channels(db())]
@@ -183,7 +184,7 @@ def _post_form(post: Post | None = None) -> PostForm:
 
 
 def _input(form: PostForm) -> PostInput:
-    tz = workspace_timezone()
+    tz = viewer_timezone()
     times = {}
     errors = {}
     for name in ("scheduled_at", "expires_at"):

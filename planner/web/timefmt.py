@@ -1,4 +1,4 @@
-"""Reading and showing times in the workspace's timezone."""
+"""Reading and showing times in the viewer's timezone (their own setting, else the workspace's)."""
 
 from __future__ import annotations
 

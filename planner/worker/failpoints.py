@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 
 EXIT_CODE = 86
-NAMES = ("after_claim", "after_request", "after_response", "while_recording")
+NAMES = ("after_claim", "after_request", "after_response", "while_recording",
+         "after_key_rotation_commit")
 
 
 def hit(name: str) -> None:

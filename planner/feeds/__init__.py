@@ -1,0 +1,1 @@
+"""Feeds: fetch (politely and safely), parse (sanitised), store (deduplicated)."""

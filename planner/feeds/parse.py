@@ -1,0 +1,137 @@
+"""Parsing fetched bytes with feedparser into plain, safe items.
+
+Titles and authors become plain text; summaries are sanitised HTML from an allowlist with http/https
+links only, relative links resolved against the feed's address.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import nh3
+
+# No images: the pages' Content Security Policy would block them anyway, and a feed's images are
+# often tracking pixels. The article is one click away.
+TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h1", "h2", "h3",
+        "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub",
+        "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul"}
+ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"colspan", "rowspan"},
+              "th": {"colspan", "rowspan"}}
+SCHEMES = {"http", "https"}
+TITLE_MAX = 500
+AUTHOR_MAX = 200
+URL_MAX = 2000
+
+
+class ParseError(Exception):
+    """The bytes are not a feed feedparser could read any entries from."""
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    guid: str | None
+    link: str
+    title: str
+    author: str
+    summary: str  # sanitised HTML
+    published_at: datetime | None
+
+    @cached_property
+    def content_hash(self) -> str:
+        text = "\x1f".join((self.title, self.link, plain_text(self.summary)))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    site_url: str
+    items: list[ParsedItem]
+    warning: str | None  # what feedparser had to recover from, if anything
+
+
+def parse(body: bytes, base_url: str, content_type: str = "") -> ParsedFeed:
+    headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
+    data = feedparser.parse(body, response_headers=headers, sanitize_html=False,
+                            resolve_relative_uris=False)
+    problem = _bozo_text(data) if data.get("bozo") else None
+    if not data.entries and (problem or not data.get("version")):
+        raise ParseError(f"not a feed that could be read: {problem}" if problem
+                         else "not an RSS, Atom or RDF feed")
+    feed = data.feed
+    site = safe_url(feed.get("link", ""), base_url) or base_url
+    items = [_item(entry, base_url) for entry in data.entries]
+    return ParsedFeed(title=_title(feed)[:200] or urlsplit(base_url).hostname or base_url,
+                      site_url=site, items=[i for i in items if i is not None], warning=problem)
+
+
+def _item(entry: Any, base_url: str) -> ParsedItem | None:
+    link = safe_url(entry.get("link", ""), base_url)
+    title = _title(entry)[:TITLE_MAX]
+    content = entry.get("content") or []
+    raw = entry.get("summary") or (content[0].get("value", "") if content else "")
+    summary = sanitise(raw, base_url)
+    if not (title or link or summary):
+        return None
+    guid = (entry.get("id") or "").strip()[:URL_MAX] or None
+    author = " ".join(entry.get("author", "").split())[:AUTHOR_MAX]
+    return ParsedItem(guid=guid, link=link, title=title or plain_text(summary)[:80] or link,
+                      author=author, summary=summary, published_at=_when(entry))
+
+
+def _title(node: Any) -> str:
+    """A title as plain text: markup in an HTML title is dropped, a text title is kept as written."""
+    detail = node.get("title_detail") or {}
+    value = node.get("title", "")
+    return text(value) if "html" in detail.get("type", "") else " ".join(value.split())
+
+
+def _when(entry: Any) -> datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _bozo_text(data: Any) -> str:
+    error = data.get("bozo_exception")
+    return str(error).splitlines()[0][:300] if error else "malformed feed"
+
+
+def safe_url(value: str, base_url: str) -> str:
+    """An absolute http/https address, or empty."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    url = urljoin(base_url, value)
+    return url[:URL_MAX] if urlsplit(url).scheme in SCHEMES else ""
+
+
+def sanitise(fragment: str, base_url: str) -> str:
+    def rewrite(_tag: str, name: str, value: str) -> str | None:
+        if name == "href":
+            return safe_url(value, base_url) or None
+        return value
+
+    return nh3.clean(fragment or "", tags=TAGS, attributes=ATTRIBUTES, url_schemes=SCHEMES,
+                     attribute_filter=rewrite, link_rel="noopener noreferrer nofollow").strip()
+
+
+def text(fragment: str) -> str:
+    """Plain text: tags dropped, entities decoded, whitespace folded."""
+    return " ".join(html.unescape(nh3.clean(fragment or "", tags=set())).split())
+
+
+def plain_text(fragment: str) -> str:
+    return text(fragment.replace("<", " <"))

@@ -1,0 +1,86 @@
+"""Recording a poll's outcome on its feed: items, validators, the adapted interval, backoff and pause.
+
+The interval follows how often the feed publishes (half the recent gap between items), within the
+workspace bounds; a server's Cache-Control max-age and Retry-After push the next look further out.
+Failures back off exponentially and, after ``FEED_MAX_FAILURES`` in a row, pause the feed with the
+error shown until someone resumes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from planner.feeds.fetch import FetchResult
+from planner.feeds.parse import ParsedFeed
+from planner.feeds.store import store
+from planner.models import Feed
+from planner.services import audit, feed_autodraft
+
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class PollResult:
+    feed_id: int
+    new: int = 0
+    drafted: int = 0
+    not_modified: bool = False
+    error: str | None = None
+
+
+def bounds(config: dict[str, Any]) -> tuple[float, float]:
+    return 60.0 * int(config["FEED_MIN_INTERVAL_MINUTES"]), 60.0 * int(config["FEED_MAX_INTERVAL_MINUTES"])
+
+
+def record_success(session: Session, feed: Feed, fetched: FetchResult, parsed: ParsedFeed, *,
+                   now: datetime, config: dict[str, Any]) -> PollResult:
+    added = store(session, feed, parsed.items, now=now, first_poll_keep=int(config["FEED_FIRST_POLL_KEEP"]))
+    drafted = feed_autodraft.draft_matching(session, feed, added, now=now, config=config) \
+        if feed.auto_draft else 0
+    feed.title = parsed.title
+    feed.site_url = parsed.site_url
+    low, high = bounds(config)
+    dates = sorted((i.published_at for i in parsed.items if i.published_at), reverse=True)[:RECENT]
+    if len(dates) >= 2:
+        interval = (dates[0] - dates[-1]).total_seconds() / (len(dates) - 1) / 2
+    else:
+        interval = feed.interval_seconds * (0.5 if added else 1.5)
+    _succeeded(feed, fetched, interval, now=now, config=config)
+    return PollResult(feed.id, new=len(added), drafted=drafted)
+
+
+def record_not_modified(session: Session, feed: Feed, fetched: FetchResult, *, now: datetime,
+                        config: dict[str, Any]) -> PollResult:
+    _succeeded(feed, fetched, feed.interval_seconds * 1.25, now=now, config=config)
+    return PollResult(feed.id, not_modified=True)
+
+
+def _succeeded(feed: Feed, fetched: FetchResult, interval: float, *, now: datetime,
+               config: dict[str, Any]) -> None:
+    low, high = bounds(config)
+    feed.interval_seconds = int(min(high, max(low, interval)))
+    wait = max(feed.interval_seconds, min(high, fetched.max_age or 0), fetched.retry_after or 0)
+    feed.next_check_at = now + timedelta(seconds=wait)
+    feed.etag = (fetched.etag or feed.etag or "")[:500] or None
+    feed.last_modified = (fetched.last_modified or feed.last_modified or "")[:100] or None
+    feed.last_polled_at = now
+    feed.consecutive_failures = 0
+    feed.last_error = None
+
+
+def record_failure(session: Session, feed: Feed, error: str, *, now: datetime, config: dict[str, Any],
+                   retry_after: float | None = None) -> PollResult:
+    low, high = bounds(config)
+    feed.consecutive_failures += 1
+    feed.last_error = error[:2000]
+    backoff = min(high, low * 2 ** (feed.consecutive_failures - 1))
+    feed.next_check_at = now + timedelta(seconds=max(backoff, retry_after or 0))
+    if feed.consecutive_failures >= int(config["FEED_MAX_FAILURES"]) and not feed.paused:
+        feed.paused = True
+        audit.record(session, at=now, actor="feed poller", action="feed.pause", subject_type="feed",
+                     subject_id=feed.id, failures=feed.consecutive_failures, error=feed.last_error)
+    return PollResult(feed.id, error=error)

@@ -1,0 +1,105 @@
+"""Periods for reports: local days in the workspace's timezone, and the SQL that measures time spans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Float, case, cast, extract, func
+from sqlalchemy.sql import ColumnElement
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local days ``first`` to ``last`` (inclusive) in ``zone``."""
+
+    first: date
+    last: date
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight(self.first, self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return local_midnight(self.last + timedelta(days=1), self.zone)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def each_day(self) -> Iterator[tuple[date, datetime, datetime]]:
+        """Every local day with its UTC bounds: a daylight-saving day lasts 23 or 25 hours."""
+        day = self.first
+        while day <= self.last:
+            following = day + timedelta(days=1)
+            yield day, local_midnight(day, self.zone), local_midnight(following, self.zone)
+            day = following
+
+    def previous(self) -> Period:
+        length = timedelta(days=self.days)
+        return Period(self.first - length, self.last - length, self.zone)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def week_of(moment: datetime, zone: ZoneInfo) -> Period:
+    """The Monday-to-Sunday week holding ``moment`` in ``zone``."""
+    local = moment.astimezone(zone).date()
+    monday = local - timedelta(days=local.weekday())
+    return Period(monday, monday + timedelta(days=6), zone)
+
+
+def month_of(moment: datetime, zone: ZoneInfo) -> Period:
+    local = moment.astimezone(zone).date()
+    first = local.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return Period(first, following - timedelta(days=1), zone)
+
+
+def seconds_between(dialect: str, start: ColumnElement, end: ColumnElement) -> ColumnElement[float]:
+    """``end - start`` in seconds, computed by the database."""
+    if dialect == "sqlite":
+        return cast((func.julianday(end) - func.julianday(start)) * 86400.0, Float)
+    return cast(extract("epoch", end - start), Float)
+
+
+def offsets(period: Period) -> list[tuple[datetime, int]]:
+    """The zone's UTC offsets over the period: ``(from_instant, offset_minutes)``, oldest first."""
+    def minutes(moment: datetime) -> int:
+        offset = moment.astimezone(period.zone).utcoffset()
+        return int(offset.total_seconds() // 60) if offset else 0
+
+    found = [(period.start, minutes(period.start))]
+    hour, end = period.start, period.end
+    while hour < end:
+        following = min(hour + timedelta(hours=1), end)
+        if minutes(following) != found[-1][1]:
+            low, high = hour, following  # the change lies in this hour: find its second
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if minutes(middle) == found[-1][1] else (low, middle)
+            found.append((high, minutes(high)))
+        hour = following
+    return found
+
+
+def local_day(dialect: str, moment: ColumnElement, period: Period) -> ColumnElement:
+    """The local calendar day of ``moment`` in the period's zone, computed by the database.
+
+    PostgreSQL knows the zone itself; SQLite is given the zone's offsets over the period, a
+    daylight-saving change being the point where one offset gives way to the next.
+    """
+    if dialect != "sqlite":
+        return cast(func.timezone(period.zone.key, moment), Date)
+    steps = offsets(period)
+    shifted = [func.date(moment, f"{minutes:+d} minutes") for _, minutes in steps]
+    if len(steps) == 1:
+        return shifted[0]
+    return case(*((moment < start, day) for (start, _), day in zip(steps[1:], shifted, strict=False)),
+                else_=shifted[-1])

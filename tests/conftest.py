@@ -52,6 +52,15 @@ def no_network(monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
 
 
+@pytest.fixture(autouse=True)
+def no_leftover_workers():  # type: ignore[no-untyped-def]
+    """A worker process left running would keep writing to the next test's database."""
+    from tests.processes import kill_leftovers
+
+    yield
+    kill_leftovers()
+
+
 # ---- databases ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from planner.models import Delivery
 
 PLANNER = Path(sys.executable).with_name("planner")
+_started: list[subprocess.Popen[bytes]] = []
 
 
 def worker_env(st, database_url: str, **settings: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -31,8 +32,10 @@ def worker_env(st, database_url: str, **settings: str) -> dict[str, str]:  # typ
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:
-        return subprocess.Popen([PLANNER, "worker"], env=env, stdout=output,
-                                stderr=subprocess.STDOUT)
+        process = subprocess.Popen([PLANNER, "worker"], env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    _started.append(process)
+    return process
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -55,4 +58,22 @@ def due_now(st) -> None:  # type: ignore[no-untyped-def]
 def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> int:
     if process.poll() is None:
         process.terminate()
-    return process.wait(timeout=timeout)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"worker {process.pid} did not stop within {timeout} s of SIGTERM") from None
+
+
+def kill_leftovers() -> list[int]:
+    """Kill every worker a test started and did not stop (a failed assertion skips its cleanup), so
+    none lives on into the next test's database; returns the pids that had to be killed."""
+    killed = []
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            killed.append(process.pid)
+        process.wait()
+    return killed

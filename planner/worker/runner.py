@@ -18,7 +18,9 @@ from typing import IO
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
+from planner.feeds.poller import poll_due_feeds
 from planner.state import PlannerState
+from planner.worker import series
 from planner.worker.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -68,17 +70,25 @@ class DispatcherService:
         self.dispatcher = Dispatcher(state)
         self.lock = SingleDispatcherLock(state) if state.engine.dialect.name == "sqlite" else None
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._first_tick: datetime | None = None
 
     def start(self) -> None:
         if self.lock is not None:
             self.lock.acquire()
         interval = self.state.config["DISPATCH_INTERVAL_SECONDS"]
         self.dispatcher.heartbeat()
+        self._first_tick = self.state.clock.now()
         options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         self.scheduler.add_job(self._tick, "interval", seconds=interval, id="dispatch",
-                               next_run_time=self.state.clock.now(), **options)
+                               next_run_time=self._first_tick, **options)
         self.scheduler.add_job(self.dispatcher.heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
                                id="heartbeat", **options)
+        self.scheduler.add_job(series.materialise_series, "interval", args=[self.state],
+                               seconds=series.INTERVAL_SECONDS, id="series",
+                               next_run_time=self.state.clock.now(), **options)
+        self.scheduler.add_job(poll_due_feeds, "interval", args=[self.state], id="feeds",
+                               seconds=self.state.config["FEED_POLL_SECONDS"],
+                               next_run_time=self.state.clock.now(), **options)
         self.scheduler.start()
         log.info("dispatcher %s started", self.dispatcher.worker_id)
 
@@ -96,13 +106,13 @@ class DispatcherService:
             log.exception("dispatcher tick failed")
 
     def _window_end(self) -> datetime:
-        job = self.scheduler.get_job("dispatch")
+        """Just before the clock's next tick. Worked out from the first tick rather than asked of the
+        scheduler: its job store lock is held by ``shutdown`` while it waits for this very tick."""
         interval = timedelta(seconds=self.state.config["DISPATCH_INTERVAL_SECONDS"])
         now = self.state.clock.now()
-        next_run = job.next_run_time if job is not None and job.next_run_time is not None else None
-        if next_run is None or next_run <= now:
-            next_run = now + interval
-        return next_run - timedelta(milliseconds=50)
+        first = self._first_tick or now
+        ticks_so_far = max(0, (now - first) // interval)
+        return first + (ticks_so_far + 1) * interval - timedelta(milliseconds=50)
 
     def stop(self) -> None:
         """Finish the send in flight, give back what was claimed but not sent, then stop."""

@@ -22,8 +22,7 @@ def main() -> int:
                         help="smaller loads (punctuality: 1,000 deliveries over 60 s instead of "
                              "10,000 over 10 minutes)")
     parser.add_argument("--postgres", action="store_true",
-                        help="run overhead, burst, punctuality and calendar on PostgreSQL instead of SQLite "
-                             "(scale_out always uses PostgreSQL)")
+                        help="store on PostgreSQL instead of SQLite (scale_out always uses PostgreSQL)")
     args = parser.parse_args()
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:

@@ -156,6 +156,7 @@ class Endpoint:
             self._process.terminate()
             raise RuntimeError("the local endpoint did not start")
         self.url = parent.recv()
+        self.pid = self._process.pid
         self._http = requests.Session()
 
     def stats(self, arrivals: bool = False) -> dict[str, Any]:
@@ -291,6 +292,25 @@ def process_cpu(pid: int) -> float:
     """Seconds of CPU a running process has used."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_processes(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the database at ``url`` (a server on this machine)."""
+    with psycopg.connect(url) as conn:
+        return [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+
+
+def processes_cpu(pids: list[int]) -> dict[int, float]:
+    """Seconds of CPU each of ``pids`` has used; processes that are gone are left out."""
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = process_cpu(pid)
+        except OSError:
+            pass
+    return found
 
 
 def log_warnings(log: Path) -> str:

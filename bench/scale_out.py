@@ -22,6 +22,8 @@ from bench.common import (
     line,
     log_warnings,
     process_cpu,
+    processes_cpu,
+    server_processes,
     start_workers,
     stop_workers,
     verdict,
@@ -40,11 +42,15 @@ class Run:
     duplicates: int
     busy: float  # share of all cores busy meanwhile
     cpu_ms: float  # worker CPU per delivery
+    database_ms: float  # PostgreSQL's CPU per delivery, for this database
+    endpoint_ms: float  # the endpoint's CPU per delivery
     warnings: str
 
     def describe(self, count: int, ideal: float) -> str:
         return (f"{count} deliveries at {self.rate:.0f}/s (ideal {ideal:.0f}/s), {self.duplicates} "
-                f"duplicates; workers {self.cpu_ms:.1f} ms CPU per delivery, cores {self.busy:.0%} busy")
+                f"duplicates; CPU per delivery: workers {self.cpu_ms:.1f} ms, PostgreSQL "
+                f"{self.database_ms:.1f} ms, endpoint {self.endpoint_ms:.1f} ms; cores {self.busy:.0%} "
+                "busy")
 
 
 def measure(workers: int, count: int, endpoint: Endpoint, folder: Path) -> Run:
@@ -60,6 +66,8 @@ def measure(workers: int, count: int, endpoint: Endpoint, folder: Path) -> Run:
             try:
                 wait_until_running(workspace, processes, log)
                 cpu_before = sum(process_cpu(p.pid) for p in processes)
+                servers = processes_cpu(server_processes(url))
+                endpoint_before = process_cpu(endpoint.pid)
                 workspace.make_due(datetime.now(UTC) + timedelta(seconds=1))
                 start = cpu_jiffies()
                 endpoint.wait_for(count, timeout=60 + count / 10)
@@ -68,6 +76,9 @@ def measure(workers: int, count: int, endpoint: Endpoint, folder: Path) -> Run:
                     time.sleep(0.2)
                 busy = busy_since(start)
                 cpu = sum(process_cpu(p.pid) for p in processes) - cpu_before
+                server_cpu = sum(used - servers.get(pid, 0.0) for pid, used
+                                 in processes_cpu(server_processes(url)).items())
+                endpoint_cpu = process_cpu(endpoint.pid) - endpoint_before
             finally:
                 stop_workers(processes)
             stats = endpoint.stats(arrivals=True)
@@ -77,7 +88,7 @@ def measure(workers: int, count: int, endpoint: Endpoint, folder: Path) -> Run:
     assert sent == stats["unique"] == count, (sent, stats["unique"], log.read_text()[-2000:])
     arrivals = stats["arrivals"].values()
     return Run(count / (max(arrivals) - min(arrivals)), stats["duplicates"], busy, cpu / count * 1000,
-               log_warnings(log))
+               server_cpu / count * 1000, endpoint_cpu / count * 1000, log_warnings(log))
 
 
 def run(quick: bool, _database_kind: str) -> bool:

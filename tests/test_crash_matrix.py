@@ -15,7 +15,7 @@ from planner.models import Alert, Channel, Delivery
 from planner.registry import Registry
 from planner.services import workspace
 from planner.services.channels import create_channel
-from planner.worker.failpoints import EXIT_CODE, NAMES
+from planner.worker.failpoints import DISPATCH, EXIT_CODE
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.processes import due_now, start_worker, stop, wait_until, worker_env
@@ -52,7 +52,7 @@ def settled(st):
     return all(status in FINAL for status, _kind in statuses(st).values())
 
 
-@pytest.mark.parametrize("failpoint", NAMES)
+@pytest.mark.parametrize("failpoint", DISPATCH)
 def test_a_worker_killed_at_a_failpoint_loses_and_repeats_nothing(
         st, make, database_url, tmp_path, platforms, failpoint):
     telegram, telegram_server, receiver, receiver_server = platforms

@@ -421,21 +421,26 @@ def test_a_failed_part_resumes_after_the_parts_already_sent(st, make, people, cl
     assert [k for k, _text in scripted.sent] == [f"{key}-p1", f"{key}-p2", f"{key}-p3"]
 
 
-def test_platform_messages_that_quote_a_secret_are_stored_redacted(st, make, people, clock,
-                                                                   scripted, tick):
+class KeyedChannel(ScriptedChannel):
+    name = "keyed"
+    settings_schema = (Setting("webhook_url", "Webhook URL", secret=True),)
+
+
+def keyed_channel(st, clock):
     from planner.services.channels import create_channel
 
-    class KeyedChannel(ScriptedChannel):
-        name = "keyed"
-        settings_schema = (Setting("webhook_url", "Webhook URL", secret=True),)
-
     st.registry = Registry({"outbox": OutboxChannel, "keyed": KeyedChannel})
-    editor, operator = people
     with st.sessions() as session, session.begin():
-        channel = create_channel(
+        return create_channel(
             session, st.registry, st.secret_box, kind="keyed", name="Keyed group",
             settings={"webhook_url": "https://robot.test/send?key=s3cr3t-robot-key-1234"},
             tags=[], actor="test", now=clock.now())
+
+
+def test_platform_messages_that_quote_a_secret_are_stored_redacted(st, make, people, clock,
+                                                                   scripted, tick):
+    editor, operator = people
+    channel = keyed_channel(st, clock)
     post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
     clock.advance(hours=1)
     scripted.script = [PermanentError(
@@ -446,3 +451,62 @@ def test_platform_messages_that_quote_a_secret_are_stored_redacted(st, make, peo
     with st.sessions() as session:
         attempt_messages = [a.message for a in session.scalars(select(DeliveryAttempt))]
     assert not any("s3cr3t-robot-key-1234" in (m or "") for m in attempt_messages)
+
+
+def test_a_plugin_bug_is_logged_redacted_with_its_delivery(st, make, people, clock, scripted, tick,
+                                                           caplog):
+    """A plugin that calls ``requests`` itself leaks the webhook URL, key and all, in its error."""
+    import requests
+
+    editor, operator = people
+    channel = keyed_channel(st, clock)
+    post_id = make.post(editor, status="approved", reviewer=operator, channel_ids=[channel.id])
+    clock.advance(hours=1)
+    scripted.script = [requests.ConnectionError(
+        "HTTPSConnectionPool(host='robot.test', port=443): Max retries exceeded with url: "
+        "/send?key=s3cr3t-robot-key-1234")]
+    with caplog.at_level("INFO"):
+        tick()
+    stored = delivery(st, post_id)
+    assert stored.status == "unconfirmed"  # it may have posted: a person decides
+    assert "Max retries exceeded" in stored.last_error
+    assert "s3cr3t-robot-key-1234" not in caplog.text + stored.last_error  # nor any traceback
+    [logged] = [r for r in caplog.records if "unexpected error" in r.getMessage()]
+    assert f"delivery {stored.id}" in logged.getMessage() and logged.exc_info is None
+
+
+def test_a_fan_out_is_rendered_once_per_kind_and_rendering_settings(st, make, people, clock,
+                                                                    scripted, tick):
+    renders = []
+
+    class Counted(ScriptedChannel):
+        name = "counted"
+        render_settings = ("format",)  # reads this setting only
+
+        def render(self, post):
+            renders.append(self.settings.get("format"))
+            return super().render(post)
+
+    class PerChannel(Counted):
+        name = "per-channel"
+        render_settings = None  # may read any setting: rendered for each channel
+
+    Counted.settings_schema = (Setting("format", "Format", required=False),)
+    st.registry = Registry({"outbox": OutboxChannel, "counted": Counted, "per-channel": PerChannel})
+    editor, operator = people
+    from planner.services.channels import create_channel
+
+    def channel(kind, name, settings):
+        with st.sessions() as session, session.begin():
+            return create_channel(session, st.registry, st.secret_box, kind=kind, name=name,
+                                  settings=settings, tags=[], actor="test", now=clock.now())
+
+    targets = [channel("counted", f"Group {n}", {"format": f}) for n, f in enumerate("aaab")]
+    targets += [channel("per-channel", f"Other {n}", {}) for n in range(3)]
+    post_id = make.post(editor, status="approved", reviewer=operator,
+                        channel_ids=[c.id for c in targets])
+    clock.advance(hours=1)
+    assert tick().outcomes == {"sent": 7}
+    # Once for the three channels set to "a", once for "b", once for each per-channel one.
+    assert sorted(renders, key=str) == [None, None, None, "a", "b"]
+    assert post_status(st, post_id) == "published"

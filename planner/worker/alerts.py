@@ -9,6 +9,7 @@ from planner.db import reading
 from planner.http import HttpClient
 from planner.models import Alert, Channel
 from planner.services import alerts
+from planner.services.channel_trials import redact, secret_fragments
 from planner.services.channels import build_kind
 from planner.state import PlannerState
 
@@ -37,14 +38,18 @@ def _send(state: PlannerState, alert_id: int, http: HttpClient) -> str | None:
             kind = build_kind(channel, state.registry, state.secret_box, context)
         except KeyError:
             return f"channel kind {channel.kind!r} is not installed"
+        secrets = secret_fragments(state.secret_box.open(channel.secrets_encrypted))
         content = PostContent(kind="announcement", title="planner alert", body=alert.text)
     try:
         for number, message in enumerate(kind.render(content), start=1):
             kind.send(message, http, f"planner-alert-{alert_id}-p{number}")
     except ChannelError as error:
-        log.warning("alert %s could not be sent: %s", alert_id, error.message)
-        return error.message
+        problem = redact(error.message, secrets)
+        log.warning("alert %s could not be sent: %s", alert_id, problem)
+        return problem
     except Exception as error:  # a broken alerts channel must not stop the dispatcher
-        log.exception("alert %s failed", alert_id)
-        return f"unexpected error: {error!r}"
+        # Never the traceback: it may carry the channel's URL with its key.
+        problem = redact(f"unexpected error: {error!r}", secrets)
+        log.error("alert %s could not be sent: %s", alert_id, problem)
+        return problem
     return None

@@ -1,95 +1,55 @@
-"""Sending one claimed delivery: load in a short transaction, send with none open, record the outcome."""
+"""Sending one claimed delivery with no transaction open: its messages, in order, to the platform.
+
+The outcome is recorded afterwards by the dispatcher (``delivery_outcomes.record_outcomes``), only
+while it still holds the lease. A post split into several messages records each part as it goes, so
+a resend never repeats a part that was delivered.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from planner.channel_api import (
     Capabilities,
-    ChannelContext,
     ChannelError,
     ChannelKind,
     Message,
     OutcomeUnknownError,
     PermanentError,
-    PostContent,
     Receipt,
-    RenderError,
     RetryableError,
     ThrottledError,
 )
-from planner.db import reading
 from planner.http import HttpClient
-from planner.models import Delivery, DeliveryStatus, Post
+from planner.models import DeliveryStatus
 from planner.services import delivery_outcomes
-from planner.services.channel_trials import redact, secret_fragments
-from planner.services.channels import build_kind, rate_per_minute
+from planner.services.channel_trials import redact
 from planner.services.delivery_outcomes import Outcome
 from planner.state import PlannerState
 from planner.worker import failpoints
+from planner.worker.jobs import Job
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Job:
-    delivery_id: int
-    key: str
-    parts_sent: int
-    attempt: int
-    gap: float  # seconds between two messages to this target
-    secrets: list[str]  # this channel's secret values, kept out of every stored message
-    kind: ChannelKind
-    content: PostContent
-
-
-def send_claimed(state: PlannerState, delivery_id: int, worker_id: str, http: HttpClient) -> Outcome:
-    job_or_outcome = _prepare(state, delivery_id)
-    if isinstance(job_or_outcome, Outcome):
-        outcome = job_or_outcome
-    else:
-        outcome = _send(state, job_or_outcome, worker_id, http)
-        if outcome.message:
-            outcome = replace(outcome, message=redact(outcome.message, job_or_outcome.secrets))
-    with state.sessions() as session, session.begin():
-        recorded = delivery_outcomes.record_outcome(
-            session, delivery_id, worker_id, outcome, now=state.clock.now(),
-            max_attempts=state.config["MAX_ATTEMPTS"],
-        )
-        failpoints.hit("while_recording")  # the outcome is written but not committed
-    if not recorded:
-        log.warning("delivery %s: lease lost before the outcome (%s) was recorded",
-                    delivery_id, outcome.status)
+def send_job(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Outcome:
+    """Send ``job`` and say what came of it, with every secret of its channel redacted."""
+    try:
+        outcome = job.ready or _send(state, job, worker_id, http)
+    except Exception as error:  # the dispatcher's own failure (its database) part-way through
+        log.error("delivery %s: sending failed: %s", job.delivery_id, redact(repr(error), job.secrets))
+        unknown = OutcomeUnknownError(f"the dispatcher failed while sending: {error!r}")
+        outcome = _outcome_of(unknown, job.kind) if job.kind is not None else \
+            Outcome(DeliveryStatus.unconfirmed, unknown.message)
+    if outcome.message:
+        outcome = replace(outcome, message=redact(outcome.message, job.secrets))
     return outcome
 
 
-def _prepare(state: PlannerState, delivery_id: int) -> Job | Outcome:
-    # Only reads: on SQLite it must not take the write lock the other senders are waiting for.
-    with state.sessions(bind=reading(state.engine)) as session, session.begin():
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
-        post = session.get(Post, delivery.post_id)
-        assert post is not None
-        context = ChannelContext(instance_path=state.instance_path,
-                                 community_name=state.config["COMMUNITY_NAME"])
-        try:
-            kind = build_kind(delivery.channel, state.registry, state.secret_box, context)
-        except KeyError:
-            return Outcome(DeliveryStatus.failed,
-                           f"channel kind {delivery.channel.kind!r} is not installed")
-        content = PostContent(kind=post.kind, title=post.title, body=post.body)
-        gap = 60 / rate_per_minute(delivery.channel, state.registry)
-        secrets = secret_fragments(state.secret_box.open(delivery.channel.secrets_encrypted))
-        return Job(delivery.id, delivery.idempotency_key, delivery.parts_sent,
-                   delivery.attempt_count, gap, secrets, kind, content)
-
-
 def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Outcome:
-    try:
-        messages = job.kind.render(job.content)
-    except RenderError as error:
-        return Outcome(DeliveryStatus.failed, f"cannot be shown on this channel: {error}")
+    assert job.kind is not None
+    messages = job.messages
     receipt = Receipt()
     sent_now = 0
     for number, message in enumerate(messages, start=1):
@@ -103,7 +63,9 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
         except ChannelError as error:
             return _outcome_of(error, job.kind)
         except Exception as error:  # a plugin bug: whether it posted is unknown
-            log.exception("channel %s raised an unexpected error", job.kind.name)
+            # Never the traceback: its frames and the error may carry a URL with the channel's key.
+            log.error("delivery %s: channel kind %s raised an unexpected error: %s",
+                      job.delivery_id, job.kind.name, redact(repr(error), job.secrets))
             return _outcome_of(OutcomeUnknownError(f"unexpected error: {error!r}"), job.kind)
         sent_now += 1
         if len(messages) > 1:
@@ -118,6 +80,7 @@ def _send(state: PlannerState, job: Job, worker_id: str, http: HttpClient) -> Ou
 
 def _already_published(job: Job, message: Message, http: HttpClient, key: str) -> Receipt | None:
     """Before resending where the platform can be asked, ask whether the last try got through."""
+    assert job.kind is not None
     if job.attempt > 1 and _capabilities(job.kind).confirmable:
         return job.kind.confirm(message, http, key)
     return None
@@ -151,4 +114,3 @@ def _outcome_of(error: ChannelError, kind: ChannelKind) -> Outcome:
                        f"{error.message}; the platform will be asked before resending",
                        target_trouble=True)
     return Outcome(DeliveryStatus.unconfirmed, error.message, target_trouble=True)
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from planner.services import series
+from planner.services.checks import checker_for
 from planner.state import PlannerState
 
 log = logging.getLogger(__name__)
@@ -14,7 +15,8 @@ INTERVAL_SECONDS = 60
 def materialise_series(state: PlannerState) -> None:
     try:
         with state.sessions() as session, session.begin():
-            made = series.materialise_due(session, now=state.clock.now(), config=state.config)
+            made = series.materialise_due(session, now=state.clock.now(), config=state.config,
+                                          checker=checker_for(state, session))
     except Exception:  # the next run tries again; the error must not stop the clock
         log.exception("materialising series failed")
         return

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from planner.channel_api import RenderError
+from planner.channel_api import translatable as _l
 from planner.channel_text import MARKDOWN_LINK, URL, Node, markdown_tree, pack
 
 BOLD = re.compile(r"\*\*[^*\n]+\*\*")
@@ -121,7 +122,8 @@ def pack_parts(blocks: list[Block], dialect: Dialect, *, limit: int, max_parts: 
         if excess <= 0:
             return parts
         room -= max(excess, limit // 100)
-    raise RenderError(f"the post does not fit in {max_parts} requests of {limit} bytes")
+    raise RenderError(_l("the post does not fit in %(parts)s requests of %(limit)s bytes", parts=max_parts,
+                         limit=limit))
 
 
 def _blocks(node: Node, d: Dialect) -> list[Block]:

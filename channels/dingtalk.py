@@ -44,6 +44,7 @@ from planner.channel_api import (
     Setting,
     ThrottledError,
 )
+from planner.channel_api import translatable as _l
 
 BODY_LIMIT = 20_000  # "message too long, exceed 20000 bytes", counted here on the whole body
 COOL_DOWN = 600.0  # seconds a robot stays throttled after going over 20 messages a minute
@@ -87,16 +88,17 @@ class DingTalkChannel(ChannelKind):
     a robot's access token or secret without posting a message to the group."""
 
     name = "dingtalk"
-    label = "DingTalk (钉钉) custom robot"
+    label = _l("DingTalk (钉钉) custom robot")
     settings_schema = (
-        Setting("webhook_url", "Webhook URL", secret=True,
-                help="https://oapi.dingtalk.com/robot/send?access_token=…, from the robot's settings"),
-        Setting("secret", "Signing secret (SEC…)", secret=True, required=False,
-                help="only when the robot's security settings use 加签 (signing)"),
+        Setting("webhook_url", _l("Webhook URL"), secret=True,
+                help=_l("https://oapi.dingtalk.com/robot/send?access_token=…, from the robot's settings")),
+        Setting("secret", _l("Signing secret (SEC…)"), secret=True, required=False,
+                help=_l("only when the robot's security settings use 加签 (signing)")),
     )
     limits = Limits(max_length=BODY_LIMIT, unit="bytes", per_minute=20, max_parts=10)
     capabilities = Capabilities(idempotency_key=False, confirmable=False, remote_url=False,
                                 titles=True)
+    render_settings = ()
     clock: Callable[[], float] = staticmethod(time.time)  # seconds since the epoch
 
     def render(self, post: PostContent) -> list[Message]:

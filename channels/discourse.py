@@ -33,6 +33,7 @@ from planner.channel_api import (
     Setting,
     ThrottledError,
 )
+from planner.channel_api import translatable as _l
 from planner.channel_http import call, json_body, raise_for_status, retry_after
 from planner.channel_text import blocks, is_code_block
 
@@ -60,20 +61,21 @@ MAYBE_OURS = ("already been used", "already been taken", "too similar")
 
 class DiscourseChannel(ChannelKind):
     name = "discourse"
-    label = "Discourse forum"
+    label = _l("Discourse forum")
     settings_schema = (
-        Setting("base_url", "Forum address", help="The forum's address, e.g. https://forum.example.org"),
-        Setting("api_key", "API key", secret=True, help="An admin API key (Admin → API)"),
-        Setting("api_username", "API username", default="system",
-                help="The user the topics are posted as"),
-        Setting("category_id", "Category id", required=False,
-                help="New topics go into this category (its number, from the category's URL)"),
-        Setting("topic_id", "Reply in topic id", required=False,
-                help="When set, each post becomes a reply in this topic instead of a new topic"),
+        Setting("base_url", _l("Forum address"), help=_l("The forum's address, e.g. https://forum.example.org")),
+        Setting("api_key", _l("API key"), secret=True, help=_l("An admin API key (Admin → API)")),
+        Setting("api_username", _l("API username"), default="system",
+                help=_l("The user the topics are posted as")),
+        Setting("category_id", _l("Category id"), required=False,
+                help=_l("New topics go into this category (its number, from the category's URL)")),
+        Setting("topic_id", _l("Reply in topic id"), required=False,
+                help=_l("When set, each post becomes a reply in this topic instead of a new topic")),
     )
     # rate_limit_create_topic is 15 s for ordinary users; admin API keys also share 60 requests/min.
     limits = Limits(max_length=MAX_POST_LENGTH, unit="characters", per_minute=4, max_parts=1)
     capabilities = Capabilities(confirmable=True, remote_url=True, titles=True)
+    render_settings = ("topic_id",)
 
     def __init__(self, settings: dict[str, Any], context: ChannelContext) -> None:
         super().__init__(settings, context)
@@ -99,10 +101,11 @@ class DiscourseChannel(ChannelKind):
         else:
             title = topic_title(post.title)
         if not raw.strip():
-            raise RenderError("the post has no text to publish")
+            raise RenderError(_l("the post has no text to publish"))
         if len(raw) > MAX_POST_LENGTH:
-            raise RenderError(f"the post is {len(raw)} characters after rendering; a Discourse post "
-                              f"holds at most {MAX_POST_LENGTH} (the forum's max_post_length)")
+            raise RenderError(_l("the post is %(length)s characters after rendering; a Discourse post "
+                                 "holds at most %(limit)s (the forum's max_post_length)",
+                                 length=len(raw), limit=MAX_POST_LENGTH))
         return [Message(text=raw, title=title, format="markdown")]
 
     # ---- sending -------------------------------------------------------------------------------
@@ -259,12 +262,12 @@ def _reachable_link(match: re.Match[str]) -> str:
 def topic_title(title: str) -> str:
     cleaned = " ".join(title.split())
     if len(cleaned) < MIN_TITLE_LENGTH:
-        raise RenderError(f"the title {cleaned!r} is {len(cleaned)} characters; a Discourse topic "
-                          f"title needs at least {MIN_TITLE_LENGTH} (the forum's "
-                          f"min_topic_title_length)")
+        raise RenderError(_l("the title %(title)r is %(length)s characters; a Discourse topic title "
+                             "needs at least %(limit)s (the forum's min_topic_title_length)",
+                             title=cleaned, length=len(cleaned), limit=MIN_TITLE_LENGTH))
     if len(cleaned) > MAX_TITLE_LENGTH:
-        raise RenderError(f"the title is {len(cleaned)} characters; a Discourse topic title holds "
-                          f"at most {MAX_TITLE_LENGTH}")
+        raise RenderError(_l("the title is %(length)s characters; a Discourse topic title holds at "
+                             "most %(limit)s", length=len(cleaned), limit=MAX_TITLE_LENGTH))
     return cleaned
 
 

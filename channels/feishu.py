@@ -33,6 +33,7 @@ from planner.channel_api import (
     Setting,
     ThrottledError,
 )
+from planner.channel_api import translatable as _l
 
 BODY_LIMIT = 20_000  # bytes of the request body ("20 KB"), read conservatively
 SIGNATURE_ROOM = 100  # the "timestamp" and "sign" fields added when sending
@@ -69,18 +70,19 @@ class FeishuChannel(ChannelKind):
     custom bot's token or secret without posting a message to the group."""
 
     name = "feishu"
-    label = "Feishu / Lark custom bot"
+    label = _l("Feishu / Lark custom bot")
     settings_schema = (
-        Setting("webhook_url", "Webhook URL", secret=True,
-                help="https://open.feishu.cn/open-apis/bot/v2/hook/…, from the bot's settings"),
-        Setting("secret", "Signing secret", secret=True, required=False,
-                help="only when the bot's security settings turn on signature verification"),
+        Setting("webhook_url", _l("Webhook URL"), secret=True,
+                help=_l("https://open.feishu.cn/open-apis/bot/v2/hook/…, from the bot's settings")),
+        Setting("secret", _l("Signing secret"), secret=True, required=False,
+                help=_l("only when the bot's security settings turn on signature verification")),
     )
     # 100 a minute and 5 a second per bot; one a second leaves room for the bot's other senders.
     # A post is at most 5 messages, so even a split post stays within 5 a second.
     limits = Limits(max_length=BODY_LIMIT, unit="bytes", per_minute=60, max_parts=5)
     capabilities = Capabilities(idempotency_key=False, confirmable=False, remote_url=False,
                                 titles=True)
+    render_settings = ()
     clock: Callable[[], float] = staticmethod(time.time)  # seconds since the epoch
 
     def render(self, post: PostContent) -> list[Message]:

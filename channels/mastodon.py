@@ -31,6 +31,7 @@ from planner.channel_api import (
     Setting,
     ThrottledError,
 )
+from planner.channel_api import translatable as _l
 from planner.channel_http import call, json_body, raise_for_status, retry_after
 from planner.channel_text import Node, markdown_tree
 
@@ -145,27 +146,29 @@ class MastodonChannel(ChannelKind):
     """Posts a status; ``check`` asks ``verify_credentials``, which posts nothing."""
 
     name = "mastodon"
-    label = "Mastodon account"
+    label = _l("Mastodon account")
     settings_schema = (
-        Setting("base_url", "Instance URL", help="like https://mastodon.social"),
-        Setting("access_token", "Access token", secret=True,
-                help="an application token with the write:statuses scope"),
-        Setting("visibility", "Visibility", required=False, default="public", choices=VISIBILITIES),
+        Setting("base_url", _l("Instance URL"), help=_l("like https://mastodon.social")),
+        Setting("access_token", _l("Access token"), secret=True,
+                help=_l("an application token with the write:statuses scope")),
+        Setting("visibility", _l("Visibility"), required=False, default="public", choices=VISIBILITIES),
     )
     # 300 statuses per 3 hours per account: a 2-second gap keeps bursts polite, and a 429 past
     # the budget is honoured until its X-RateLimit-Reset.
     limits = Limits(max_length=MAX_CHARACTERS, unit="characters", per_minute=30, max_parts=1)
     capabilities = Capabilities(idempotency_key=True, remote_url=True, titles=False)
+    render_settings = ()
     clock = staticmethod(time.time)  # for the seconds until X-RateLimit-Reset; tests replace it
 
     def render(self, post: PostContent) -> list[Message]:
         text = render_text(post)
         if not text.strip():
-            raise RenderError("the post has no text to send")
+            raise RenderError(_l("the post has no text to send"))
         length = count(text)
         if length > MAX_CHARACTERS:
-            raise RenderError(f"the status is {length} characters as Mastodon counts them (a link "
-                              f"counts {URL_WEIGHT}); an instance takes at most {MAX_CHARACTERS}")
+            raise RenderError(_l("the status is %(length)s characters as Mastodon counts them (a link "
+                                 "counts %(link)s); an instance takes at most %(limit)s",
+                                 length=length, link=URL_WEIGHT, limit=MAX_CHARACTERS))
         return [Message(text=text, title=post.title or None, format="text")]
 
     def send(self, message: Message, http: Any, idempotency_key: str) -> Receipt:

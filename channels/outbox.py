@@ -22,15 +22,17 @@ from planner.channel_api import (
     Receipt,
     RetryableError,
 )
+from planner.channel_api import translatable as _l
 
 FOLDER = "outbox"
 
 
 class OutboxChannel(ChannelKind):
     name = "outbox"
-    label = "Outbox (files in the instance folder)"
+    label = _l("Outbox (files in the instance folder)")
     limits = Limits(max_length=None, unit="characters", per_minute=600)
     capabilities = Capabilities(idempotency_key=True, remote_url=False, titles=True)
+    render_settings = ()
 
     def render(self, post: PostContent) -> list[Message]:
         return [Message(text=post.body, title=post.title or None, format="markdown")]

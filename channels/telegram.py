@@ -26,6 +26,7 @@ from planner.channel_api import (
     Setting,
     ThrottledError,
 )
+from planner.channel_api import translatable as _l
 from planner.channel_http import call, json_body, raise_for_status, retry_after
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,15 @@ class TelegramChannel(ChannelKind):
     """Posts through a bot; ``check`` asks ``getMe`` and ``getChat``, which post nothing."""
 
     name = "telegram"
-    label = "Telegram group or channel (bot)"
+    label = _l("Telegram group or channel (bot)")
     settings_schema = (
-        Setting("bot_token", "Bot token", secret=True, help="from @BotFather, like 123456:ABC-DEF…"),
-        Setting("chat_id", "Chat id", help="a group id such as -1001234567890, or @publicname"),
-        Setting("api_base", "Bot API base URL", required=False, default=API_BASE),
+        Setting("bot_token", _l("Bot token"), secret=True, help=_l("from @BotFather, like 123456:ABC-DEF…")),
+        Setting("chat_id", _l("Chat id"), help=_l("a group id such as -1001234567890, or @publicname")),
+        Setting("api_base", _l("Bot API base URL"), required=False, default=API_BASE),
     )
     limits = Limits(max_length=MAX_TEXT, unit="characters", per_minute=20, max_parts=MAX_PARTS)
     capabilities = Capabilities(idempotency_key=False, remote_url=True, titles=False)
+    render_settings = ()
 
     def render(self, post: PostContent) -> list[Message]:
         texts = render_html(post, self.limits.max_parts)

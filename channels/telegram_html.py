@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from html import escape
 
 from planner.channel_api import PostContent, RenderError
+from planner.channel_api import translatable as _l
 from planner.channel_text import Node, markdown_tree
 
 MAX_TEXT = 4096
@@ -223,8 +224,9 @@ def split(blocks: list[Block], limit: int = MAX_TEXT, max_parts: int = MAX_PARTS
         if block.size() <= room:
             pieces.append(block)
         elif block.code:
-            raise RenderError(f"a code block is {block.size()} characters, longer than the {room} "
-                              "one Telegram message can hold; code blocks are never cut")
+            raise RenderError(_l("a code block is %(size)s characters, longer than the %(room)s one "
+                                 "Telegram message can hold; code blocks are never cut",
+                                 size=block.size(), room=room))
         else:
             pieces.extend(_split_block(block, room))
     parts: list[list[Block]] = []
@@ -234,8 +236,8 @@ def split(blocks: list[Block], limit: int = MAX_TEXT, max_parts: int = MAX_PARTS
         else:
             parts.append([piece])
     if len(parts) > max_parts:
-        raise RenderError(f"the post needs {len(parts)} Telegram messages; at most {max_parts} "
-                          "are allowed")
+        raise RenderError(_l("the post needs %(parts)s Telegram messages; at most %(limit)s are "
+                             "allowed", parts=len(parts), limit=max_parts))
     return [numbering(number, len(parts)) + "\n\n".join(b.html() for b in part)
             for number, part in enumerate(parts, start=1)]
 
@@ -270,8 +272,8 @@ def _split_line(line: Line, room: int) -> list[Line]:
             end += 1
         cut = _cut(text, start, end, atoms)
         if cut <= start:
-            raise RenderError(f"a link or inline code is longer than the {room} characters one "
-                              "Telegram message can hold")
+            raise RenderError(_l("a link or inline code is longer than the %(room)s characters one "
+                                 "Telegram message can hold", room=room))
         pieces.append(_trim(_slice(line, start, cut)))
         start = cut
     pieces.append(_trim(_slice(line, start, len(text))))
@@ -308,5 +310,5 @@ def render_html(post: PostContent, max_parts: int = MAX_PARTS) -> list[str]:
     if post.title.strip():
         blocks.insert(0, Block([[Run(post.title.strip(), ("<b>",))]]))
     if not blocks:
-        raise RenderError("the post has no text to send")
+        raise RenderError(_l("the post has no text to send"))
     return split(blocks, MAX_TEXT, max_parts)

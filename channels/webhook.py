@@ -28,6 +28,7 @@ from planner.channel_api import (
     Receipt,
     Setting,
 )
+from planner.channel_api import translatable as _l
 from planner.channel_http import call, raise_for_status
 from planner.channel_text import markdown_html
 
@@ -61,14 +62,15 @@ class WebhookChannel(ChannelKind):
     """
 
     name = "webhook"
-    label = "Webhook (Standard Webhooks)"
+    label = _l("Webhook (Standard Webhooks)")
     settings_schema = (
-        Setting("url", "Endpoint URL", help="where each post is POSTed as JSON"),
-        Setting("secret", "Signing secret", secret=True,
-                help="whsec_ followed by Base64, as the receiver shows it"),
+        Setting("url", _l("Endpoint URL"), help=_l("where each post is POSTed as JSON")),
+        Setting("secret", _l("Signing secret"), secret=True,
+                help=_l("whsec_ followed by Base64, as the receiver shows it")),
     )
     limits = Limits(max_length=None, unit="bytes", per_minute=60, max_parts=1)
     capabilities = Capabilities(idempotency_key=True, remote_url=False, titles=True)
+    render_settings = ()
     clock = staticmethod(time.time)  # the attempt's time for webhook-timestamp; tests replace it
 
     def render(self, post: PostContent) -> list[Message]:

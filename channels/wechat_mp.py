@@ -41,6 +41,7 @@ from planner.channel_api import (
     Setting,
     ThrottledError,
 )
+from planner.channel_api import translatable as _l
 from planner.channel_http import call, json_body, raise_for_status
 
 MAX_CONTENT_CHARS = 19_999  # content must be under 20 000 characters…
@@ -77,17 +78,18 @@ PUBLISH_FAILURES = {
 
 class WeChatOfficialAccountChannel(ChannelKind):
     name = "wechat_mp"
-    label = "WeChat Official Account (公众号)"
+    label = _l("WeChat Official Account (公众号)")
     settings_schema = (
-        Setting("app_id", "AppID", help="MP console: 设置与开发 → 基本配置"),
-        Setting("app_secret", "AppSecret", secret=True),
-        Setting("api_base", "API address", default="https://api.weixin.qq.com"),
-        Setting("author", "Author", required=False, default="",
-                help=f"Shown under the article title; at most {MAX_AUTHOR} characters"),
+        Setting("app_id", _l("AppID"), help=_l("MP console: 设置与开发 → 基本配置")),
+        Setting("app_secret", _l("AppSecret"), secret=True),
+        Setting("api_base", _l("API address"), default="https://api.weixin.qq.com"),
+        Setting("author", _l("Author"), required=False, default="",
+                help=_l("Shown under the article title; at most %(limit)s characters", limit=MAX_AUTHOR)),
     )
     # No per-minute limit is documented; the binding limits are per-API daily quotas (45009).
     limits = Limits(max_length=MAX_CONTENT_CHARS, unit="characters", per_minute=10, max_parts=1)
     capabilities = Capabilities(idempotency_key=False, confirmable=False, remote_url=True, titles=True)
+    render_settings = ("author",)
     polls = 5  # freepublish/get calls after submitting, poll_interval seconds apart
     poll_interval = 2.0
     sleep: Callable[[float], None] = staticmethod(time.sleep)
@@ -95,19 +97,20 @@ class WeChatOfficialAccountChannel(ChannelKind):
     def render(self, post: PostContent) -> list[Message]:
         title = " ".join(post.title.split())
         if not title or len(title) > MAX_TITLE:
-            raise RenderError(f"a WeChat article title needs 1 to {MAX_TITLE} characters; this one "
-                              f"has {len(title)}")
+            raise RenderError(_l("a WeChat article title needs 1 to %(limit)s characters; this one has "
+                                 "%(length)s", limit=MAX_TITLE, length=len(title)))
         author = str(self.settings.get("author") or "").strip()
         if len(author) > MAX_AUTHOR:
-            raise RenderError(f"the author setting has {len(author)} characters; WeChat shows at "
-                              f"most {MAX_AUTHOR}")
+            raise RenderError(_l("the author setting has %(length)s characters; WeChat shows at most "
+                                 "%(limit)s", length=len(author), limit=MAX_AUTHOR))
         content = article_html(post.body)
         if not content:
-            raise RenderError("the post has no text to publish")
+            raise RenderError(_l("the post has no text to publish"))
         size = len(content.encode("utf-8"))
         if len(content) > MAX_CONTENT_CHARS or size > MAX_CONTENT_BYTES:
-            raise RenderError(f"the article is {len(content)} characters ({size} bytes) as HTML; "
-                              f"WeChat takes under 20000 characters and under 1 MB")
+            raise RenderError(_l("the article is %(length)s characters (%(size)s bytes) as HTML; WeChat "
+                                 "takes under 20000 characters and under 1 MB",
+                                 length=len(content), size=size))
         return [Message(text=content, title=title, format="html")]
 
     def send(self, message: Message, http: Any, idempotency_key: str) -> Receipt:

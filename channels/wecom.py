@@ -41,6 +41,7 @@ from planner.channel_api import (
     Setting,
     ThrottledError,
 )
+from planner.channel_api import translatable as _l
 
 MARKDOWN = Dialect(
     bold="**", inline_code="`", link=markdown_link, heading=markdown_heading,
@@ -77,18 +78,20 @@ class WeComChannel(ChannelKind):
     robot's key without posting a message to the group."""
 
     name = "wecom"
-    label = "WeCom (企业微信) group robot"
+    label = _l("WeCom (企业微信) group robot")
     settings_schema = (
-        Setting("webhook_url", "Webhook URL (with its key)", secret=True,
-                help="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…, from the robot's settings"),
-        Setting("format", "Message format", required=False, default="markdown",
+        Setting("webhook_url", _l("Webhook URL (with its key)"), secret=True,
+                help=_l("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…, from the robot's settings")),
+        Setting("format", _l("Message format"), required=False, default="markdown",
                 choices=("markdown", "markdown_v2", "text"),
-                help="markdown_v2 adds lists, code blocks, tables and images; old clients show it as text"),
+                help=_l("markdown_v2 adds lists, code blocks, tables and images; old clients show it "
+                        "as text")),
     )
     # The largest message any format takes; ``text`` messages are kept to 2048 bytes.
     limits = Limits(max_length=4096, unit="bytes", per_minute=20, max_parts=10)
     capabilities = Capabilities(idempotency_key=False, confirmable=False, remote_url=False,
                                 titles=False)
+    render_settings = ("format",)
 
     @classmethod
     def limits_for(cls, settings: dict[str, Any]) -> Limits:

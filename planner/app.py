@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from planner import config as configuration
@@ -54,6 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         secret_box=SecretBox.for_instance(instance_path, app.config.get("ENCRYPTION_KEY")),
     )
 
+    logs.keep_out(app.config["SECRET_KEY"], app.config.get("SMTP_PASSWORD"),
+                  *app.extensions["planner"].secret_box.keys)
     request_log.init_app(app)  # first, so even a request refused by CSRF checks has its id
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -90,10 +92,17 @@ def _templates_folder() -> Path:
 
 
 def _select_locale() -> str | None:
+    """The signed-in user's chosen language, else the browser's; English outside a request."""
     from flask_login import current_user
 
+    if not has_request_context():
+        return None
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
+    from flask import session
+
+    if session.get("visitor_locale") in ("en", "zh_Hans_CN"):  # chosen on the public booking pages
+        return str(session["visitor_locale"])
     match = request.accept_languages.best_match(["en", "zh-CN", "zh-Hans", "zh"])
     return "zh_Hans_CN" if match and match.startswith("zh") else "en"
 

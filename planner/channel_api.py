@@ -4,6 +4,9 @@ A kind is a class registered under the entry-point group ``planner.channels``. I
 its channel's settings (secrets already decrypted) and a :class:`ChannelContext`; ``render`` is pure,
 ``send`` does the I/O through the ``http`` client it is given and raises one of the typed errors below.
 Plugins never touch the Flask request or the database session.
+
+The words a reader sees (a kind's label, its settings' labels and help, why ``render`` refuses a
+post) go through :func:`translatable`, so they show in the reader's language.
 """
 
 from __future__ import annotations
@@ -12,16 +15,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from flask_babel import lazy_gettext
+
+
+def translatable(message: str, **variables: Any) -> Any:
+    """Words for a reader, translated when planner shows them: ``translatable("Bot token")``,
+    ``RenderError(translatable("the title has %(n)s characters", n=len(title)))``.
+
+    The text is looked up in planner's catalog each time it is turned into a string, in the language
+    of whoever reads it (a page, a pre-publish check, an API answer); outside a request (the
+    dispatcher, the CLI) it stays English, and words the catalog lacks (a third-party plugin's) show
+    as written. Built-in kinds import it as ``_l`` so that ``make messages`` extracts their words.
+    """
+    return lazy_gettext(message, **variables)
+
 
 @dataclass(frozen=True)
 class Setting:
     name: str
-    label: str
+    label: Any  # str, or a translatable() one
     secret: bool = False
     required: bool = True
     default: Any = None
     choices: tuple[str, ...] = ()
-    help: str = ""
+    help: Any = ""  # likewise
 
 
 @dataclass(frozen=True)
@@ -109,10 +126,14 @@ class RenderError(Exception):
 
 class ChannelKind:
     name: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[Any]  # str, or a translatable() one
     settings_schema: ClassVar[tuple[Setting, ...]] = ()
     limits: ClassVar[Limits] = Limits()
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # The settings ``render`` reads. ``None`` (the default) means it may read any of them, so a post
+    # is rendered once per channel; a kind that names them (often none: ``()``) has a post that fans
+    # out to many of its channels rendered once for each distinct value of those settings.
+    render_settings: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, settings: dict[str, Any], context: ChannelContext) -> None:
         self.settings = settings
@@ -149,11 +170,11 @@ class ChannelKind:
     def describe(cls) -> dict[str, Any]:
         return {
             "name": cls.name,
-            "label": cls.label,
+            "label": str(cls.label),
             "settings": [
                 {
                     "name": s.name,
-                    "label": s.label,
+                    "label": str(s.label),
                     "secret": s.secret,
                     "required": s.required,
                     "default": s.default,

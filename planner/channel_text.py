@@ -18,8 +18,10 @@ from typing import Literal
 import markdown
 
 from planner.channel_api import RenderError
+from planner.channel_api import translatable as _l
 
 Unit = Literal["bytes", "characters"]
+UNITS = {"bytes": _l("bytes"), "characters": _l("characters")}  # a limit's unit, in the reader's words
 FENCE = re.compile(r"^(```|~~~)")
 URL = re.compile(r"https?://[^\s<>()\[\]\"'，。！？]+")
 MARKDOWN_LINK = re.compile(r"!?\[[^\]]*\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
@@ -130,7 +132,7 @@ def split_text(text: str, limit: int, unit: Unit, atoms: Iterable[re.Pattern[str
         end = _furthest_fit(text, start, limit, unit)
         cut = _best_cut(text, start, end, protected)
         if cut <= start:
-            raise RenderError("a link or other unbreakable part is longer than the channel's limit")
+            raise RenderError(_l("a link or other unbreakable part is longer than the channel's limit"))
         pieces.append(text[start:cut].rstrip())
         start = cut
         while start < len(text) and text[start] in " \n":
@@ -153,17 +155,18 @@ def pack(
     if limit is None or measure(whole, unit) <= limit:
         return [whole]
     if max_parts <= 1:
-        raise RenderError(
-            f"the post is {measure(whole, unit)} {unit} after rendering; this channel takes at most "
-            f"{limit} {unit} in one message")
+        raise RenderError(_l(
+            "the post is %(size)s %(unit)s after rendering; this channel takes at most %(limit)s "
+            "%(unit)s in one message", size=measure(whole, unit), unit=UNITS[unit], limit=limit))
     room = limit - measure(numbering(max_parts, max_parts), unit)
     pieces: list[str] = []
     for index, block in enumerate(rendered):
         if measure(block, unit) <= room:
             pieces.append(block)
         elif code_blocks and index in code_blocks:
-            raise RenderError(f"a code block is {measure(block, unit)} {unit}, longer than the "
-                              f"{room} {unit} one message can hold; code blocks are never cut")
+            raise RenderError(_l("a code block is %(size)s %(unit)s, longer than the %(room)s %(unit)s "
+                                 "one message can hold; code blocks are never cut",
+                                 size=measure(block, unit), unit=UNITS[unit], room=room))
         else:
             pieces.extend(split_text(block, room, unit, atoms))
     parts: list[str] = []
@@ -174,8 +177,8 @@ def pack(
         else:
             parts.append(piece)
     if len(parts) > max_parts:
-        raise RenderError(f"the post needs {len(parts)} messages on this channel; at most "
-                          f"{max_parts} are allowed")
+        raise RenderError(_l("the post needs %(parts)s messages on this channel; at most %(limit)s "
+                             "are allowed", parts=len(parts), limit=max_parts))
     return [numbering(i, len(parts)) + part for i, part in enumerate(parts, start=1)]
 
 

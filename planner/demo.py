@@ -12,6 +12,7 @@ from planner.feeds.demo import create_demo_feeds
 from planner.models import User
 from planner.services import channels as channel_service
 from planner.services import posts, slots, users, workspace
+from planner.services.checks import checker_for
 from planner.services.posts import PostInput
 from planner.state import PlannerState
 
@@ -82,7 +83,8 @@ def create_demo(st: PlannerState) -> list[str]:
             if index % 3 == 0:
                 posts.approve(session, operator, post, now=now, allow_self_approval=False,
                               comment="Looks good.")
-        create_greeting_series(session, editor, operator, now=now, config=st.config, tag="python-groups")
+        create_greeting_series(session, editor, operator, now=now, config=st.config,
+                               checker=checker_for(st, session), tag="python-groups")
         lines.append(f"{len(CHANNELS)} outbox channels and {len(WEEK)} posts for the coming week")
         guest_slots = slots.demo_series(session, operator, [c.id for c in channels.values()
                                                             if "python-groups" in c.tags], now=now)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from planner.models import User
 from planner.services import series
+from planner.services.checks import Checker
 from planner.services.series import SeriesInput
 
 GREETINGS = [
@@ -27,7 +28,7 @@ GREETINGS = [
 
 
 def create_greeting_series(session: Session, editor: User, operator: User, *, now: datetime,
-                           config: dict[str, Any], tag: str) -> None:
+                           config: dict[str, Any], checker: Checker, tag: str) -> None:
     """The greeting series, approved by the demo operator so its occurrences go out by themselves."""
     shanghai = ZoneInfo("Asia/Shanghai")
     first = datetime.combine(now.astimezone(shanghai).date() + timedelta(days=1), time(8), shanghai)
@@ -35,6 +36,6 @@ def create_greeting_series(session: Session, editor: User, operator: User, *, no
         kind="greeting", title="早安 Good morning · {date}",
         rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", timezone="Asia/Shanghai", starts_at=first,
         template="{text}", pool=GREETINGS, tags=[tag], expires_after_minutes=120,
-    ), now=now, config=config)
+    ), now=now, config=config, checker=checker)
     series.approve_series(session, operator, greeting, now=now, allow_self_approval=False,
-                          comment="Greetings look good.")
+                          checker=checker, comment="Greetings look good.")

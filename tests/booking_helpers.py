@@ -33,9 +33,10 @@ def speaker(number: int = 1, **overrides) -> BookingInput:  # type: ignore[no-un
     return BookingInput(**(data | overrides))
 
 
-def book(st, slot_id: int, number: int = 1, key: str | None = None, **overrides):  # type: ignore[no-untyped-def]
+def book(st, slot_id: int, number: int = 1, key: str | None = None, *, same_client: bool = False,
+         **overrides):  # type: ignore[no-untyped-def]
     """Book through the service; returns (booking id, token, created)."""
     with st.sessions() as session, session.begin():
-        booking, token, created = bookings.book(session, slot_id, speaker(number, **overrides),
-                                                now=st.clock.now(), idempotency_key=key)
-        return booking.id, token, created
+        booked = bookings.book(session, slot_id, speaker(number, **overrides), now=st.clock.now(),
+                               idempotency_key=key, same_client=same_client)
+        return booked.booking.id, booked.token if booked.show_link else None, booked.created

@@ -1,8 +1,10 @@
-"""One process of the booking race: many threads book the same slot at once, each with its own session."""
+"""Races on bookings: many threads book the same slot at once, each with its own session; two changes
+of one booking (two operators confirming, a confirmation and the speaker's cancellation) at once."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from planner.clock import ManualClock
@@ -28,9 +30,8 @@ def book_at_once(app: Any, slot_id: int, numbers: list[int],
             start.wait(timeout=60)
             try:
                 with new_session() as session, session.begin():
-                    booking, _token, _created = bookings.book(session, slot_id, data,
-                                                              now=st.clock.now())
-                    outcome = ("booked", str(booking.id))
+                    booked = bookings.book(session, slot_id, data, now=st.clock.now())
+                    outcome = ("booked", str(booked.booking.id))
             except SlotTaken as error:
                 outcome = ("taken", error.message)
             except PlannerError as error:
@@ -46,6 +47,90 @@ def book_at_once(app: Any, slot_id: int, numbers: list[int],
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def change_at_once(app: Any, booking_id: int, changes: list[Callable[[Any, Any], object]], *,
+                   interleave: bool) -> list[tuple[str, str]]:
+    """Each change runs in its own thread and session, as a request does: it reads the booking, then
+    changes it; returns (outcome, detail) per change, in the order given.
+
+    With ``interleave`` every thread has read the booking before any of them changes it: the moment
+    a check-then-act goes wrong. (Only on PostgreSQL: SQLite's writers take turns from their first
+    read, so there they simply start together.)
+    """
+    st = state(app)
+    results: list[tuple[str, str]] = [("error", "did not finish")] * len(changes)
+    start = threading.Barrier(len(changes))
+
+    def run(number: int) -> None:
+        with app.test_request_context():
+            try:
+                if not interleave:
+                    start.wait(timeout=60)
+                with st.sessions() as session, session.begin():
+                    booking = bookings.get_booking(session, booking_id)
+                    if interleave:
+                        start.wait(timeout=60)
+                    changes[number](session, booking)
+                results[number] = ("done", "")
+            except PlannerError as error:
+                results[number] = ("refused", error.message)
+            except Exception as error:  # noqa: BLE001 - the test reports anything unexpected
+                results[number] = ("error", repr(error))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(changes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def one_behind_another(app: Any, booking_id: int, first: Callable[[Any, Any], object],
+                       second: Callable[[Any, Any], object]) -> None:
+    """``second`` reads the booking and changes it while ``first`` holds it changed but uncommitted,
+    so ``second`` waits for the row lock and goes on with what ``first`` committed. (On SQLite the
+    second writer cannot even start before the first commits, so there they simply run in turn.)"""
+    st = state(app)
+    if st.engine.dialect.name == "sqlite":
+        for change in (first, second):
+            with app.test_request_context(), st.sessions() as session, session.begin():
+                change(session, bookings.get_booking(session, booking_id))
+        return
+    holding, failures = threading.Event(), []
+
+    def run_second() -> None:
+        holding.wait(timeout=60)
+        try:
+            with app.test_request_context(), st.sessions() as session, session.begin():
+                second(session, bookings.get_booking(session, booking_id))
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            failures.append(error)
+
+    waiting = threading.Thread(target=run_second)
+    waiting.start()
+    with app.test_request_context(), st.sessions() as session, session.begin():
+        first(session, bookings.get_booking(session, booking_id))
+        session.flush()
+        holding.set()
+        _until_a_session_waits_for_a_lock(st)
+    waiting.join(timeout=60)
+    if failures:
+        raise failures[0]
+
+
+def _until_a_session_waits_for_a_lock(st: Any) -> None:
+    from sqlalchemy import text
+
+    pause = threading.Event()
+    with st.engine.connect() as conn:
+        for _ in range(6000):
+            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                 "current_database() AND wait_event_type = 'Lock'")).scalar():
+                return
+            conn.rollback()
+            pause.wait(0.01)
+    raise AssertionError("the second change never waited for the booking's lock")
 
 
 def process_main(database_url: str, instance: str, now_iso: str, slot_id: int, numbers: list[int],

@@ -1,6 +1,8 @@
-"""Shared by the feed tests: a subscribed feed on the local sample server."""
+"""Shared by the feed tests: a subscribed feed on the local sample server, and a race set up on purpose."""
 
 from __future__ import annotations
+
+import threading
 
 from planner.feeds.poller import find_feed
 from planner.services import feeds as feed_service
@@ -19,3 +21,28 @@ def subscribe(st, user, url: str, **fields):  # type: ignore[no-untyped-def]
         feed = feed_service.subscribe(session, owner, FeedInput(url=url, **fields), found,
                                       now=st.clock.now(), config=st.config)
         return feed.id
+
+
+class Rendezvous:
+    """Holds the first ``parties`` callers until all have arrived, to open a race window on purpose.
+
+    When a lock keeps the others from arriving, the first one waits ``timeout`` seconds and goes on;
+    after that, callers pass straight through.
+    """
+
+    def __init__(self, parties: int = 2, timeout: float = 2.0) -> None:
+        self.barrier = threading.Barrier(parties, timeout=timeout)
+
+    def after(self, function):  # type: ignore[no-untyped-def]
+        """``function``, returning only once the others have called it too."""
+
+        def meet(*args, **kwargs):  # type: ignore[no-untyped-def]
+            result = function(*args, **kwargs)
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+            self.barrier.abort()
+            return result
+
+        return meet

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from planner.models import Delivery, Post
 from planner.services import series as series_service
+from planner.services.checks import checker_for
 from planner.services.series import SeriesInput
 from tests.conftest import START
 
@@ -23,7 +24,8 @@ def make_series(st, author, **overrides):
     with st.sessions() as session, session.begin():
         series = series_service.create_series(session, session.merge(author),
                                               SeriesInput(**series_data(**overrides)),
-                                              now=st.clock.now(), config=st.config)
+                                              now=st.clock.now(), config=st.config,
+                                              checker=checker_for(st, session))
         return series.id
 
 

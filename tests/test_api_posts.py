@@ -149,8 +149,14 @@ def test_authentication_and_roles(st, make, api, client):
     assert (bad.status_code, bad.json["error"]["code"]) == (401, "unauthenticated")
     forbidden = api.call("POST", f"/posts/{post_id}/approve", editor, json={})
     assert (forbidden.status_code, forbidden.json["error"]["code"]) == (403, "forbidden")
-    own = api.call("POST", f"/posts/{post_id}/approve", editor, json={})
-    assert own.status_code == 403
+    assert forbidden.json["error"]["message"] == "this needs the operator role or higher"
+    mine = make.post(operator, status="in_review", channel_ids=[make.channel().id])
+    own = api.call("POST", f"/posts/{mine}/approve", operator, json={})
+    assert (own.status_code, own.json["error"]["code"]) == (403, "forbidden")
+    assert own.json["error"]["message"] == (
+        f"you wrote post {mine}; another operator must review it "
+        "(or an admin allows self-approval in the settings)")
+    assert api.call("GET", f"/posts/{mine}", operator).json["status"] == "in_review"
     assert api.call("POST", f"/posts/{post_id}/approve", operator, json={}).status_code == 200
     again = api.call("POST", f"/posts/{post_id}/approve", operator, json={})
     assert (again.status_code, again.json["error"]["code"]) == (409, "conflict")

@@ -51,7 +51,7 @@ def test_create_list_get_occurrences_patch_approve_and_delete(st, api, team):  #
         ("2026-12-07T00:00:00Z", "in_review", 9), ("2026-12-08T00:00:00Z", None, 10),
         ("2026-12-09T00:00:00Z", None, 11)]
     assert items[0]["post_id"] is not None and items[1]["post_id"] is None
-    assert items[1]["title"] == "Good morning 2026-12-08"
+    assert items[1]["title"] == "Good morning December 8, 2026"
     assert items[1]["body"] == "Good morning, Our community!\n\n— Our community"
 
     denied = api.call("POST", f"/series/{sid}/approve", editor, json={})
@@ -176,3 +176,45 @@ def test_permissions_and_missing_series(st, api, team, make):  # noqa: F811
     assert api.call("GET", "/series/999", editor).json["error"] == {
         "code": "not_found", "message": "series 999 does not exist", "fields": {}}
     assert api.call("GET", "/series").status_code == 401
+
+
+def test_more_permission_failures_write_nothing(st, api, team, make):  # noqa: F811
+    from planner.services import users
+
+    editor, operator, _channel = team
+    sid = api.call("POST", "/series", editor, json=body()).json["id"]
+    window = {"start": "2026-11-24T00:00:00Z", "end": "2026-11-26T00:00:00Z"}
+    with st.sessions() as session, session.begin():
+        read_only = users.create_token(session, session.merge(operator), now=st.clock.now(),
+                                       scope="read")
+    api.token_for(operator)
+    before = counts(st)
+    for method, path, payload in [("POST", "/series", body()),
+                                  ("GET", f"/series/{sid}/occurrences", None),
+                                  ("POST", f"/series/{sid}/approve", {}),
+                                  ("POST", f"/series/{sid}/end", None)]:
+        answer = api.call(method, path, json=payload, query_string=window)
+        assert answer.status_code == 401, (method, path)
+    scoped = api.call("POST", f"/series/{sid}/approve", operator, token=read_only, json={})
+    assert scoped.status_code == 403
+    assert scoped.json["error"]["message"].startswith("this token may only read")
+    assert api.call("POST", "/series/999/approve", operator, json={}).status_code == 404
+    assert counts(st) == before
+
+    # Once approved, only an operator may end it: that cancels approved occurrences.
+    assert api.call("POST", f"/series/{sid}/approve", operator, json={}).status_code == 200
+    refused = api.call("POST", f"/series/{sid}/end", editor)
+    assert (refused.status_code, refused.json["error"]["message"]) == (
+        403, f"series {sid} has approved occurrences ahead; only an operator may cancel them")
+    assert api.call("GET", f"/series/{sid}", editor).json["status"] == "active"
+    assert api.call("POST", f"/series/{sid}/end", operator).json["status"] == "ended"
+    ended = api.call("POST", f"/series/{sid}/approve", operator, json={})
+    assert ended.status_code == 409
+
+
+def test_an_operator_may_edit_anyones_series(st, api, team):  # noqa: F811
+    editor, operator, _channel = team
+    sid = api.call("POST", "/series", editor, json=body()).json["id"]
+    edited = api.call("PATCH", f"/series/{sid}", operator, json={"title": "Hello {weekday}"})
+    assert (edited.status_code, edited.json["title"], edited.json["author_id"]) == (
+        200, "Hello {weekday}", editor.id)

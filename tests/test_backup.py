@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import tarfile
 import threading
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -16,11 +17,13 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from planner import create_app
 from planner.cli import main
 from planner.db import normalise_url
-from planner.models import AuditEntry, Base, Channel, Delivery, Post, User
-from planner.services import audit
+from planner.models import Alert, AuditEntry, Base, Channel, User
+from planner.services import audit, calendar_links, workspace
 from planner.services import channels as channel_service
 from planner.state import state
-from tests.conftest import PASSWORD, Factory, csrf_from
+from planner.worker.dispatcher import Dispatcher
+from tests.conftest import PASSWORD, Auth, Factory, csrf_from
+from tests.seed_helpers import seed
 
 HOOK_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
@@ -43,21 +46,46 @@ def open_app(instance, database_url, clock):
                        "CLOCK": clock, "CHANNEL_KINDS": ["webhook", "outbox"]})
 
 
-def fill(st):
+def fill(app):
+    """One of everything, so that every table holds rows: a restore must bring back each one."""
+    st = state(app)
+    client = app.test_client()
     make = Factory(st)
-    editor, operator = make.user("editor", "eva@example.com"), make.user("operator", "owen@example.com")
+    world = seed(st, make, client)  # users, tokens, channels, posts, reviews, comments, series,
+    now = st.clock.now()            # slots, a booking, a feed and its item, a calendar link
     with st.sessions() as session, session.begin():
         channel_service.create_channel(
-            session, st.registry, st.secret_box, kind="webhook", name="Python group", tags=[],
-            settings={"url": "http://127.0.0.1:9/hook", "secret": HOOK_SECRET}, actor="test",
-            now=st.clock.now())
-    make.channel("Outbox group", tags=["python-groups"])
-    make.post(editor, status="approved", reviewer=operator, tags=["python-groups"])
-    return counts(st)
+            session, st.registry, st.secret_box, kind="webhook", name="Webhook group", tags=[],
+            settings={"url": "http://127.0.0.1:9/hook", "secret": HOOK_SECRET}, actor="test", now=now)
+        workspace.put(session, "community_name", "Python learners", actor="test", now=now)
+        session.add(Alert(delivery_id=world.ids["delivery"], channel_id=world.ids["channel"],
+                          text="A delivery failed", next_attempt_at=now, created_at=now))
+    make.post(world.editor, tags=["python-groups"])
+
+    def api(method, path, body):  # type: ignore[no-untyped-def]
+        response = client.open(f"/api/v1{path}", method=method, json=body,
+                               headers={"Authorization": f"Bearer {world.tokens['editor']}"})
+        assert response.status_code < 300, response.get_data(as_text=True)
+
+    api("PATCH", f"/feeds/{world.ids['feed']}", {"channel_ids": [world.ids["channel"]]})
+    api("POST", "/series", {"kind": "greeting", "title": "Hello", "rrule": "FREQ=DAILY;COUNT=3",
+                            "timezone": "Asia/Shanghai", "starts_at": (now + timedelta(days=1)).isoformat(),
+                            "pool": ["Hi"], "tags": ["python-groups"]})
+    Auth(client).login(world.editor.email, "a wrong password")  # a throttling record
+    st.clock.advance(days=3)
+    with Dispatcher(st) as dispatcher:  # sends what is due (attempts) and says it is alive
+        dispatcher.tick()
+        dispatcher.heartbeat()
+    found = counts(st)
+    assert [name for name, rows in found.items() if not rows] == []
+    return found
 
 
 def counts(st):
-    return {model.__name__: count(st, model) for model in (User, Channel, Post, Delivery)}
+    """The number of rows of every table planner has."""
+    with st.sessions() as session:
+        return {table.name: session.scalar(select(func.count()).select_from(table))
+                for table in Base.metadata.sorted_tables}
 
 
 def count(st, model):
@@ -68,7 +96,7 @@ def count(st, model):
 def test_backup_while_writing_then_restore_into_a_fresh_instance(sqlite_url, tmp_path, clock):
     source = open_app(tmp_path / "source", sqlite_url, clock)
     st = state(source)
-    expected = fill(st)
+    expected = fill(source)
     stop, written = threading.Event(), []
 
     def keep_writing():  # the app and dispatcher keep committing while the snapshot is taken
@@ -114,17 +142,22 @@ def test_backup_while_writing_then_restore_into_a_fresh_instance(sqlite_url, tmp
     app = open_app(fresh, f"sqlite:///{fresh / 'planner.sqlite3'}", clock)
     try:
         st = state(app)
-        assert counts(st) == expected
+        restored_counts = counts(st)
+        assert restored_counts == expected | {"audit_log": expected["audit_log"] + writes}
         with st.sessions() as session:
-            hook = session.scalar(select(Channel).where(Channel.name == "Python group"))
+            hook = session.scalar(select(Channel).where(Channel.name == "Webhook group"))
             assert st.secret_box.open(hook.secrets_encrypted)["secret"] == HOOK_SECRET
             assert channel_service.saved_secrets(hook, st.secret_box) == ["secret"]
             assert session.scalar(select(func.count()).where(AuditEntry.action == "test.write")) == writes
+            editor = session.scalar(select(User).where(User.email == "editor@example.com"))
+            calendar_token = calendar_links.token_of(st.secret_box, editor)
+        assert calendar_token  # the calendar link still opens with the restored key
+        assert app.test_client().get(f"/calendar.ics?token={calendar_token}").status_code == 200
         assert (fresh / "secret_key").read_text() == (tmp_path / "source" / "secret_key").read_text()
         assert oct((fresh / "encryption_key").stat().st_mode & 0o777) == "0o600"
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
-        signed_in = client.post("/login", data={"email": "eva@example.com", "password": PASSWORD,
+        signed_in = client.post("/login", data={"email": "editor@example.com", "password": PASSWORD,
                                                 "csrf_token": csrf_from(page)})
         assert signed_in.status_code == 302
     finally:
@@ -133,7 +166,7 @@ def test_backup_while_writing_then_restore_into_a_fresh_instance(sqlite_url, tmp
 
 def test_backup_never_overwrites_and_restore_never_replaces_data_unless_forced(sqlite_url, tmp_path, clock):
     source = open_app(tmp_path / "source", sqlite_url, clock)
-    fill(state(source))
+    fill(source)
     state(source).engine.dispose()
     archive = tmp_path / "backup.tar.gz"
     archive.write_bytes(b"precious")
@@ -160,14 +193,14 @@ def test_backup_never_overwrites_and_restore_never_replaces_data_unless_forced(s
     assert forced.exit_code == 0, forced.output
     app = open_app(tmp_path / "source", sqlite_url, clock)
     try:
-        assert count(state(app), User) == 2
+        assert count(state(app), User) == 4
     finally:
         state(app).engine.dispose()
 
 
 def test_a_fresh_instance_whose_schema_exists_counts_as_empty(sqlite_url, tmp_path, clock):
     source = open_app(tmp_path / "source", sqlite_url, clock)
-    fill(state(source))
+    fill(source)
     state(source).engine.dispose()
     run(tmp_path / "source", "backup", str(tmp_path / "b.tar.gz"), database_url=sqlite_url)
     assert run(tmp_path / "fresh", "db", "upgrade").exit_code == 0  # tables, but no rows
@@ -208,7 +241,7 @@ def test_the_documented_pg_dump_path_restores_everything(postgres_migrated, tmp_
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with st.engine.begin() as conn:  # the shared test database may hold rows of other tests
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        expected = fill(st)
+        expected = fill(source)
     finally:
         state(source).engine.dispose()
     assert run(tmp_path / "source", "backup", str(tmp_path / "keys.tar.gz"),
@@ -233,7 +266,7 @@ def test_the_documented_pg_dump_path_restores_everything(postgres_migrated, tmp_
             st = state(app)
             assert counts(st) == expected
             with st.sessions() as session:
-                hook = session.scalar(select(Channel).where(Channel.name == "Python group"))
+                hook = session.scalar(select(Channel).where(Channel.name == "Webhook group"))
                 assert st.secret_box.open(hook.secrets_encrypted)["secret"] == HOOK_SECRET
         finally:
             state(app).engine.dispose()
@@ -245,7 +278,7 @@ def test_the_documented_pg_dump_path_restores_everything(postgres_migrated, tmp_
 
 def test_a_backup_from_a_newer_version_is_refused(sqlite_url, tmp_path, clock):
     source = open_app(tmp_path / "source", sqlite_url, clock)
-    fill(state(source))
+    fill(source)
     state(source).engine.dispose()
     run(tmp_path / "source", "backup", str(tmp_path / "b.tar.gz"), database_url=sqlite_url)
     with tarfile.open(tmp_path / "b.tar.gz") as original, \

@@ -44,6 +44,14 @@ def count(st, model) -> int:  # type: ignore[no-untyped-def]
         return session.scalar(select(func.count()).select_from(model))
 
 
+def manage_path(response) -> str:  # type: ignore[no-untyped-def]
+    return response.json["manage_url"].replace("http://localhost", "")
+
+
+def api_path(response) -> str:  # type: ignore[no-untyped-def]
+    return manage_path(response).replace("/book/manage", "/api/v1/public/bookings")
+
+
 def test_operators_create_a_series_of_eight_thursdays(client, bearer, series):
     items = client.get("/api/v1/slots", headers=bearer).json["items"]
     assert len(items) == 8
@@ -88,15 +96,31 @@ def test_a_guest_books_and_the_next_one_gets_409_without_learning_who(client, se
         assert "mei" not in text.lower() and "Async" not in text
 
 
-def test_the_same_submit_twice_is_one_booking(st, client, series):
+def test_the_same_submit_twice_is_one_booking(st, client, series, clock):
     url = f"/api/v1/public/slots/{series[0]}/bookings"
     first = client.post(url, json=GUEST, headers={"Idempotency-Key": "k-1"})
     again = client.post(url, json=GUEST, headers={"Idempotency-Key": "k-1"})
-    assert (first.status_code, again.status_code) == (201, 200)
-    assert client.get(first.json["manage_url"].replace("http://localhost/book/manage",
-                                                       "/api/v1/public/bookings")).status_code == 404
-    assert client.get(again.json["manage_url"].replace("http://localhost/book/manage",
-                                                       "/api/v1/public/bookings")).status_code == 200
+    unkeyed = client.post(url, json=GUEST)  # a double submit without the header: the same booking
+    assert (first.status_code, again.status_code, unkeyed.status_code) == (201, 200, 200)
+    for answer in (first, again, unkeyed):  # every link given out keeps working
+        assert client.get(api_path(answer)).json["topic"] == GUEST["topic"]
+    assert count(st, Booking) == 1
+
+
+def test_a_late_repeat_gets_no_link_and_leaks_nothing(st, client, series, clock):
+    url = f"/api/v1/public/slots/{series[0]}/bookings"
+    first = client.post(url, json=GUEST, headers={"Idempotency-Key": "k-1"})
+    clock.advance(minutes=11)
+    late = client.post(url, json=GUEST, headers={"Idempotency-Key": "k-1"})
+    assert late.status_code == 409
+    assert late.json["error"] == {"code": "already_booked", "fields": {}, "message": (
+        "You have already booked this slot, and its private link was shown then. If you lost it, "
+        "please ask the organisers.")}
+    other = client.post(url, json=GUEST | {"topic": "Stolen"}, headers={"Idempotency-Key": "k-1"})
+    assert other.status_code == 409 and other.json["error"]["code"] == "slot_taken"
+    for answer in (late, other):
+        assert "manage_url" not in answer.json and "Async" not in answer.get_data(as_text=True)
+    assert client.get(api_path(first)).status_code == 200  # the speaker's link still works
     assert count(st, Booking) == 1
 
 
@@ -115,10 +139,6 @@ def test_bad_bookings_and_the_honeypot_write_nothing(st, client, series):
     assert client.post("/api/v1/public/slots/999/bookings", json=GUEST).json["error"]["message"] == (
         "This slot does not exist or is not open for booking.")
     assert count(st, Booking) == 0
-
-
-def manage_path(response) -> str:  # type: ignore[no-untyped-def]
-    return response.json["manage_url"].replace("http://localhost", "")
 
 
 def test_the_manage_link_reschedules_and_cancels_and_the_ics_follows(st, client, series):
@@ -187,8 +207,7 @@ def test_public_endpoints_are_rate_limited_per_client(app, client, clock, series
 def test_the_openapi_document_lists_the_booking_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert "security" not in paths["/api/v1/public/slots/{slot_id}/bookings"]["post"]
-    assert paths["/api/v1/public/bookings/{token}"]["get"]["parameters"][0]["schema"] == {
-        "type": "string"}
+    assert paths["/api/v1/public/bookings/{token}"]["get"]["parameters"][0]["schema"]["type"] == "string"
     assert "security" in paths["/api/v1/bookings/{booking_id}/confirm"]["post"]
 
 

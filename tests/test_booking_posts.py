@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from planner.models import Delivery, Post
+from planner.models import AuditEntry, Delivery, Post, Slot, User
 from planner.services import booking_posts, bookings
 from planner.services import posts as post_service
 from tests.booking_helpers import THURSDAY, book, weekly_slots
@@ -86,7 +88,8 @@ def test_canceling_cancels_what_is_unsent_and_notices_an_announcement_that_went_
     booking, after = posts_of(st, token)
     by_id = {p.id: p for p in after}
     assert [by_id[p.id].status for p in linked] == ["published", "canceled", "canceled", "canceled"]
-    notice = by_id[booking.announcement_post_ids[-1]]
+    [notice_id] = booking.notice_post_ids
+    notice = by_id[notice_id]
     assert (notice.kind, notice.status, notice.title) == ("announcement", "in_review",
                                                           "Canceled: Async in practice")
     assert notice.scheduled_at == clock.now() + timedelta(minutes=15)
@@ -98,6 +101,78 @@ def test_canceling_before_anything_went_out_drafts_no_notice(st, confirmed, cloc
     with st.sessions() as session, session.begin():
         bookings.cancel(session, bookings.by_token(session, token), now=clock.now())
     booking, after = posts_of(st, token)
-    assert [p.status for p in after] == ["canceled"] * 4 and len(booking.announcement_post_ids) == 3
+    assert [p.status for p in after] == ["canceled"] * 4 and booking.notice_post_ids == []
     with st.sessions() as session:
         assert session.query(Post).count() == 4
+
+
+def test_rescheduling_after_an_announcement_went_out_drafts_a_moved_notice(st, confirmed, clock, tick):
+    token, ids, rui = confirmed
+    _booking, linked = posts_of(st, token)
+    approve(st, rui, linked[0].id, clock)
+    clock.set(linked[0].scheduled_at + timedelta(minutes=1))
+    assert tick().outcomes == {"sent": 1}
+    with st.sessions() as session, session.begin():
+        bookings.reschedule(session, bookings.by_token(session, token), ids[1], now=clock.now())
+    booking, after = posts_of(st, token)
+    [notice_id] = booking.notice_post_ids
+    notice = next(p for p in after if p.id == notice_id)
+    assert (notice.kind, notice.status, notice.title) == ("announcement", "in_review",
+                                                          "Moved: Async in practice")
+    assert ("moves from 2026-11-26 20:00 (Asia/Shanghai) to **2026-12-03 20:00 (Asia/Shanghai)**"
+            in notice.body)
+    assert notice.scheduled_at == clock.now() + timedelta(minutes=15)
+    assert next(p for p in after if p.id == linked[0].id).status == "published"
+    with st.sessions() as session, session.begin():  # moved again: the unsent notice gives way
+        bookings.reschedule(session, bookings.by_token(session, token), ids[2], now=clock.now())
+    booking, again = posts_of(st, token)
+    statuses = {p.id: p.status for p in again}
+    assert statuses[notice_id] == "canceled" and len(booking.notice_post_ids) == 2
+    assert statuses[booking.notice_post_ids[-1]] == "in_review"
+
+
+def test_the_speaker_cancels_though_the_posts_author_is_no_longer_an_operator(
+        st, confirmed, clock):
+    token, _ids, rui = confirmed
+    _booking, linked = posts_of(st, token)
+    approve(st, rui, linked[0].id, clock)  # an approved post only an operator may cancel
+    with st.sessions() as session, session.begin():
+        olga = session.scalars(select(User).where(User.email == "olga@example.com")).one()
+        olga.role = "editor"
+    with st.sessions() as session, session.begin():
+        bookings.cancel(session, bookings.by_token(session, token), now=clock.now())
+    _booking, after = posts_of(st, token)
+    assert {p.status for p in after} == {"canceled"}
+    with st.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "post.cancel", AuditEntry.subject_id == linked[0].id)).one()
+        assert (entry.actor_label, entry.data["status_before"]) == ("guest", "approved")
+
+
+def test_one_day_before_is_counted_on_the_slots_wall_clock(st, make, clock):
+    """New York springs forward on Sunday 2027-03-14: the day before a Sunday 20:00 session is
+    Saturday 20:00, 23 hours earlier, not Saturday 19:00."""
+    olga, channel = make.user("operator"), make.channel()
+    new_york = ZoneInfo("America/New_York")
+    clock.set(datetime(2027, 3, 1, tzinfo=UTC))
+    ids = weekly_slots(st, olga, [channel.id], count=2, timezone="America/New_York",
+                       starts_at=datetime(2027, 3, 7, 20, 0, tzinfo=new_york),
+                       rrule="FREQ=WEEKLY;BYDAY=SU;COUNT=2")
+    _id, token, _ = book(st, ids[0])
+    with st.sessions() as session, session.begin():
+        bookings.confirm(session, session.merge(olga), bookings.by_token(session, token),
+                         now=clock.now())
+
+    def announced() -> list[str]:
+        _booking, linked = posts_of(st, token)
+        return [f"{p.scheduled_at.astimezone(new_york):%a %m-%d %H:%M %Z}" for p in linked
+                if p.kind == "announcement"]
+
+    assert announced() == ["Sat 03-06 20:00 EST", "Sun 03-07 19:00 EST", "Sun 03-07 20:00 EST"]
+    with st.sessions() as session, session.begin():  # moved across the change, it keeps its hour
+        bookings.reschedule(session, bookings.by_token(session, token), ids[1], now=clock.now())
+    assert announced() == ["Sat 03-13 20:00 EST", "Sun 03-14 19:00 EDT", "Sun 03-14 20:00 EDT"]
+    sunday = Slot(starts_at=datetime(2027, 3, 14, 20, 0, tzinfo=new_york), timezone="America/New_York")
+    assert [booking_posts.announcement_time(sunday, minutes) for minutes in (2 * 24 * 60, 24 * 60, 60)] == [
+        datetime(2027, 3, 13, 1, 0, tzinfo=UTC), datetime(2027, 3, 14, 1, 0, tzinfo=UTC),
+        datetime(2027, 3, 14, 23, 0, tzinfo=UTC)]

@@ -57,10 +57,30 @@ def test_booking_through_the_form_shows_the_manage_link_once(st, client, setup):
     assert link.startswith("http://localhost/book/manage/")
     again = client.post(f"/book/{ids[0]}", data=GUEST | hidden)  # the browser resent the form
     assert again.status_code == 200 and count(st, Booking) == 1
+    assert "You had already booked this slot, so nothing new was booked." in again.get_data(as_text=True)
     fresh = re.search(r'id="manage-link" href="([^"]+)"', again.get_data(as_text=True)).group(1)
-    assert client.get(link.replace("http://localhost", "")).status_code == 404  # replaced
-    manage = client.get(fresh.replace("http://localhost", "")).get_data(as_text=True)
-    assert manage.count("Async in practice") >= 1 and "Waiting for confirmation" in manage
+    assert fresh != link
+    for url in (link, fresh):  # the first link keeps working
+        manage = client.get(url.replace("http://localhost", "")).get_data(as_text=True)
+        assert manage.count("Async in practice") >= 1 and "Waiting for confirmation" in manage
+
+
+def test_a_repeat_from_another_browser_gets_no_link(st, app, client, setup, clock):
+    _olga, _channel, ids = setup
+    _html, hidden = form_page(client, ids[0])
+    client.post(f"/book/{ids[0]}", data=GUEST | hidden)
+    clock.advance(minutes=11)
+    stranger = app.test_client()  # knows the slot, the email and even the form key
+    _html, theirs = form_page(stranger, ids[0])
+    response = stranger.post(f"/book/{ids[0]}", data=GUEST | theirs | {
+        "idempotency_key": hidden["idempotency_key"]})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "You have already booked this slot, and its private link was shown then." in html
+    assert "manage-link" not in html and "/book/manage/" not in html
+    mine = client.post(f"/book/{ids[0]}", data=GUEST | hidden)  # the booking browser still may
+    assert mine.status_code == 200 and 'id="manage-link"' in mine.get_data(as_text=True)
+    assert count(st, Booking) == 1
 
 
 def test_the_form_explains_every_problem_and_writes_nothing(st, client, setup):

@@ -47,10 +47,54 @@ def test_a_weekly_series_keeps_its_local_time_across_a_dst_change(st, make):
         assert len({s.series_key for s in found}) == 1 and found[0].series_key
 
 
+def local_times(st, ids, tz) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with st.sessions() as session:
+        found = [session.get(Slot, i).starts_at for i in ids]
+    return [(f"{s.astimezone(tz):%m-%d %H:%M %Z}", f"{s:%m-%d %H:%M}") for s in found]
+
+
+def test_a_series_in_the_repeated_hour_of_the_fall_back_takes_its_first_occurrence(st, make):
+    """RFC 5545: a local time that happens twice means the first (daylight) one."""
+    operator, channel = make.user("operator"), make.channel()
+    new_york = ZoneInfo("America/New_York")  # 2027-11-07 02:00 EDT falls back to 01:00 EST
+    ids = weekly_slots(st, operator, [channel.id], timezone="America/New_York",
+                       starts_at=datetime(2027, 10, 31, 1, 30, tzinfo=new_york),
+                       rrule="FREQ=WEEKLY;BYDAY=SU;COUNT=3")
+    assert local_times(st, ids, new_york) == [
+        ("10-31 01:30 EDT", "10-31 05:30"), ("11-07 01:30 EDT", "11-07 05:30"),
+        ("11-14 01:30 EST", "11-14 06:30")]
+
+
+def test_a_series_at_a_time_the_spring_forward_skips_starts_an_hour_later_that_day(st, make):
+    """RFC 5545: a local time that does not exist is read with the offset before the gap."""
+    operator, channel = make.user("operator"), make.channel()
+    new_york = ZoneInfo("America/New_York")  # 2027-03-14 02:00 EST springs forward to 03:00 EDT
+    ids = weekly_slots(st, operator, [channel.id], timezone="America/New_York",
+                       starts_at=datetime(2027, 3, 7, 2, 30, tzinfo=new_york),
+                       rrule="FREQ=WEEKLY;BYDAY=SU;COUNT=3")
+    assert local_times(st, ids, new_york) == [
+        ("03-07 02:30 EST", "03-07 07:30"), ("03-14 03:30 EDT", "03-14 07:30"),
+        ("03-21 02:30 EDT", "03-21 06:30")]
+
+
+@pytest.mark.parametrize(("until", "slots_made"), [
+    ("UNTIL=20261210T120000Z", 3),  # RFC 5545's UTC form: 20:00 in Shanghai is still inside
+    ("UNTIL=20261210T115959Z", 2),
+    ("until=20261210t120000z", 3),
+    ("UNTIL=20261210T200000", 3),  # a local time, read on the slot's clock
+    ("UNTIL=20261210", 2),  # a date: midnight local, before the evening slot
+])
+def test_a_series_ends_at_until_in_utc_or_local_time(st, make, until, slots_made):
+    operator, channel = make.user("operator"), make.channel()
+    ids = weekly_slots(st, operator, [channel.id], rrule=f"FREQ=WEEKLY;BYDAY=TH;{until}")
+    assert len(ids) == slots_made
+
+
 def test_a_series_must_end_and_be_a_valid_rule(st, make):
     operator, channel = make.user("operator"), make.channel()
     for rule, message in (("FREQ=WEEKLY;BYDAY=TH", "give COUNT or UNTIL so the series ends"),
-                          ("FREQ=FORTNIGHTLY;COUNT=2", "not a valid RRULE")):
+                          ("FREQ=FORTNIGHTLY;COUNT=2", "not a valid RRULE"),
+                          ("FREQ=WEEKLY;UNTIL=20261399T120000Z", "not a valid RRULE")):
         with pytest.raises(ValidationFailed) as error:
             weekly_slots(st, operator, [channel.id], rrule=rule)
         assert error.value.fields["rrule"].startswith(message)
@@ -79,17 +123,26 @@ def test_the_booking_window_edges_follow_the_clock(st, setup, clock):
     assert far[0] in open_ids(st)
 
 
-def test_a_double_submit_returns_the_same_booking_with_a_fresh_link(st, setup):
+def test_a_double_submit_is_one_booking_and_every_link_keeps_working(st, setup, clock):
     _op, _channel, ids = setup
     first_id, first_token, created = book(st, ids[0], key="form-123")
     again_id, again_token, created_again = book(st, ids[0], key="form-123")
     assert (created, created_again, again_id) == (True, False, first_id)
-    with st.sessions() as session:
-        assert bookings.by_token(session, again_token).id == first_id
-        with pytest.raises(NotFound):
-            bookings.by_token(session, first_token)
+    _id, unkeyed_token, _created = book(st, ids[0])  # the same details without a key: the same person
+    assert len({first_token, again_token, unkeyed_token}) == 3
+    with pytest.raises(bookings.SlotTaken):  # the same key with other details: to them it is taken
+        book(st, ids[0], key="form-123", topic="Something else")
     with pytest.raises(bookings.SlotTaken):
-        book(st, ids[0], key="another-form")
+        book(st, ids[0], key="another-form", number=2)
+
+    clock.advance(minutes=11)  # later, a repeat from elsewhere gets no link: only the mailbox may
+    assert book(st, ids[0], key="form-123") == (first_id, None, False)
+    _id, browser_token, _created = book(st, ids[0], key="form-123", same_client=True)
+    assert browser_token is not None
+    with st.sessions() as session:
+        for token in (first_token, again_token, unkeyed_token, browser_token):
+            assert bookings.by_token(session, token).id == first_id
+        assert bookings.by_token(session, first_token).topic == "From script to service"
     assert count(st, Booking) == 1
 
 

@@ -110,7 +110,7 @@ def test_editor_writes_operator_approves_dispatcher_publishes(  # type: ignore[n
     expect(page.get_by_role("status")).to_have_text("Submitted for review.")
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     expect(page.get_by_text("In review", exact=True)).to_be_visible()
-    expect(page.get_by_text(publish_at.strftime("%Y-%m-%d %H:%M"), exact=True)).to_be_visible()
+    expect(page.get_by_text("Nov 23, 2026, 10:30 AM", exact=True)).to_be_visible()
     post_url = page.url
     shot(page, "post-in-review")
     topbar.get_by_role("button", name="Sign out").click()
@@ -165,12 +165,16 @@ def scheduled(st, title: str) -> datetime | None:
         return session.scalars(select(Post.scheduled_at).where(Post.title == title)).one()
 
 
-def test_calendar_click_drag_and_approve(page, problems, st, make):  # type: ignore[no-untyped-def]
+def test_calendar_click_drag_and_approve(page, problems, st, make,  # type: ignore[no-untyped-def]
+                                        monkeypatch):
     from playwright.sync_api import expect
+
+    from planner.services import calendar as calendar_service
+    from tests.review_helpers import set_rules
 
     erin = make.user("editor", email="erin@example.com")
     oscar = make.user("operator", email="oscar@example.com")
-    make.channel(name="Python learners")
+    group = make.channel(name="Python learners")
     make.post(erin, title="Someday: decorators", scheduled_at=None)
     make.post(erin, title="Late call", scheduled_at=datetime(2026, 11, 24, 16, 30, tzinfo=UTC))
     with st.sessions() as session, session.begin():
@@ -249,6 +253,24 @@ def test_calendar_click_drag_and_approve(page, problems, st, make):  # type: ign
         "16:30")
     expect(page.locator('td[data-date="2026-11-27"] .post-event', has_text=title)).to_contain_text(
         "01:00")
+
+    # At most one post a day per channel: dragging the approved post onto a day that has one is
+    # refused, and the post snaps back, still approved, with the rule it would break.
+    set_rules(st, per_day=1)
+    make.post(erin, status="approved", reviewer=oscar, title="Busy day", channel_ids=[group.id],
+              scheduled_at=datetime(2026, 11, 28, 3, tzinfo=UTC))
+    page.reload()
+    busy = page.locator('td.fc-daygrid-day[data-date="2026-11-28"]')
+    expect(busy).to_contain_text("Busy day")
+    drag(page, calendar.locator(".post-event", has_text=title), busy)
+    expect(page.locator("#calendar-message")).to_have_text(
+        f"“{title}” was not moved: Python learners already has 1 post(s) on 2026-11-28 "
+        "(Asia/Shanghai); the community's rules allow at most 1 a day")
+    expect(page.locator('td[data-date="2026-11-27"] .post-event', has_text=title)).to_contain_text(
+        "Approved")
+    expect(busy).not_to_contain_text(title)
+    assert scheduled(st, title) == datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    shot(page, "calendar-move-refused")
     calendar.get_by_role("button", name="week").click()
     expect(calendar.locator(".fc-timegrid-event", has_text=title)).to_contain_text("01:00")
     shot(page, "calendar-week")
@@ -257,6 +279,16 @@ def test_calendar_click_drag_and_approve(page, problems, st, make):  # type: ign
     shot(page, "calendar-list")
     shot(page, "calendar-approved")
 
-    # The one console line is Chromium noting the refused move's 422 answer.
+    # A range with more posts than the server sends says so instead of looking complete.
+    expect(page.locator("#calendar-truncated")).to_be_hidden()
+    monkeypatch.setattr(calendar_service, "MAX_ITEMS", 2)
+    page.reload()
+    expect(page.locator("#calendar-truncated")).to_have_text(
+        "This range holds more than 2 posts; only the first 2 are shown. Narrow it with the filters "
+        "or a shorter view.")
+    expect(calendar.locator(".post-event")).to_have_count(2)
+    shot(page, "calendar-truncated")
+
+    # The console lines are Chromium noting the two refused moves' 422 answers.
     assert problems == ["console: Failed to load resource: the server responded with a status of 422 "
-                        "(UNPROCESSABLE ENTITY)"]
+                        "(UNPROCESSABLE ENTITY)"] * 2

@@ -46,10 +46,10 @@ def test_the_dashboard_in_english_and_in_chinese(open_browser, november):  # noq
     for locale, labels in (("en-US", {"login": "Sign in to planner", "button": "Sign in",
                                       "reports": "Reports", "show": "Show",
                                       "section": "Deliveries per channel",
-                                      "on_time": "on time (within 5 min)"}),
+                                      "on_time": "on time (within 5 min)", "first_day": "Nov 1, 2026"}),
                            ("zh-CN", {"login": "登录 planner", "button": "登录", "reports": "报表",
                                       "show": "显示", "section": "各渠道投递",
-                                      "on_time": "准时（5 分钟内）"})):
+                                      "on_time": "准时（5 分钟内）", "first_day": "2026年11月1日"})):
         page = open_browser(locale)
         page.goto("/login")
         expect(page.get_by_role("heading", name=labels["login"])).to_be_visible()
@@ -62,9 +62,14 @@ def test_the_dashboard_in_english_and_in_chinese(open_browser, november):  # noq
         page.get_by_role("button", name=labels["show"], exact=True).click()
         expect(page.get_by_role("heading", name=labels["section"])).to_be_visible()
         expect(page.locator("#stat-sent")).to_have_text("2")
-        expect(page.locator("#stat-on-time")).to_have_text("50%")
-        expect(page.get_by_text(labels["on_time"])).to_be_visible()
+        expect(page.locator("#stat-on-time")).to_have_text("33%")
+        expect(page.locator(".report-cards").get_by_text(labels["on_time"])).to_be_visible()
         expect(page.get_by_role("img", name=labels["section"])).to_be_visible()  # the chart
         expect(page.locator("#table-deliveries tbody tr")).to_have_count(2)
+        expect(page.get_by_text(labels["first_day"], exact=False)).to_be_visible()
+        expect(page.locator(".chart-pair svg.chart")).to_have_count(4)  # each with its table
+        expect(page.locator(".chart-pair table")).to_have_count(4)
+        expect(page.locator("#report-lateness svg.chart")).to_be_visible()
+        expect(page.locator("a.csv")).to_have_count(8)
         shot(page, f"reports-{locale}")
         page.context.close()

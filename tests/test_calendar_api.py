@@ -2,11 +2,12 @@
 a statement count that does not grow with the number of posts."""
 
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import event
 
-from planner.models import User
+from planner.models import Post, User
 from planner.services import users
 
 NOV_24 = datetime(2026, 11, 24, tzinfo=UTC)
@@ -203,3 +204,48 @@ def test_statement_count_does_not_grow_with_the_posts(st, make, api):
     assert (few[0], many[0]) == (1, 30)
     assert few[1:] == many[1:], (few, many)
     assert few[2] == 1  # one query reads the posts, with their channels, tags and authors
+
+
+def test_a_range_over_the_cap_is_marked_truncated(st, make, api, auth, client, monkeypatch):
+    from planner.services import calendar as calendar_service
+
+    monkeypatch.setattr(calendar_service, "MAX_ITEMS", 2)  # 5,000 in production
+    editor = make.user("editor")
+    for hours in (1, 2, 3):
+        make.post(editor, title=f"at {hours}", scheduled_at=NOV_24 + timedelta(hours=hours))
+    body = calendar(api, editor)
+    assert body["truncated"] is True and [i["title"] for i in body["items"]] == ["at 1", "at 2"]
+    later = calendar(api, editor, start=(NOV_24 + timedelta(hours=2)).isoformat())
+    assert later["truncated"] is False and len(later["items"]) == 2
+
+    # The calendar page carries the notice the script shows; the plain list shows it itself.
+    auth.login(editor.email)
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="calendar-truncated"' in page
+    notice = ("This range holds more than 2 posts; only the first 2 are shown. Narrow it with the "
+              "filters or a shorter view.")
+    assert notice in unescape(page)
+    listed = unescape(client.get("/?view=list&start=2026-11-24").get_data(as_text=True))
+    assert notice in listed
+    assert notice not in unescape(client.get("/?view=list&start=2026-11-26").get_data(as_text=True))
+
+
+def test_a_read_only_token_reads_the_calendar_but_moves_nothing(st, make, client):
+    editor = make.user("editor")
+    post_id = make.post(editor, scheduled_at=NOV_24 + timedelta(hours=1))
+    with st.sessions() as session, session.begin():
+        token = users.create_token(session, session.merge(editor), now=st.clock.now(), scope="read")
+    headers = {"Authorization": f"Bearer {token}"}
+    read = client.get("/api/v1/calendar", query_string=MONTH, headers=headers)
+    assert read.status_code == 200 and [i["id"] for i in read.json["items"]] == [post_id]
+    assert client.get("/api/v1/calendar/unscheduled", headers=headers).status_code == 200
+    moved = client.post(f"/api/v1/posts/{post_id}/move", headers=headers,
+                        json={"scheduled_at": "2026-11-27T10:00:00+08:00"})
+    assert moved.status_code == 403
+    assert moved.json["error"]["message"].startswith("this token may only read")
+    unknown = client.get("/api/v1/calendar", query_string=MONTH,
+                         headers={"Authorization": "Bearer plnr_nope"})
+    assert (unknown.status_code, unknown.json["error"]["message"]) == (
+        401, "the API token is unknown or revoked")
+    with st.sessions() as session:
+        assert session.get(Post, post_id).scheduled_at == NOV_24 + timedelta(hours=1)

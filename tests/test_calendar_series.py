@@ -15,11 +15,12 @@ def test_occurrences_not_yet_posts_appear_beside_the_posts(make, api):  # noqa: 
 
     answer = api("GET", "/calendar", editor, query_string=window).json
     # The horizon (14 days from 23 November) made the 7 December occurrence a post; the rest are plans.
-    assert [(i["title"], i["status"]) for i in answer["items"]] == [("Good morning 2026-12-07", "in_review")]
+    assert [(i["title"], i["status"]) for i in answer["items"]] == [
+        ("Good morning December 7, 2026", "in_review")]
     assert answer["occurrences"] == [
-        {"series_id": series_id, "kind": "greeting", "title": "Good morning 2026-12-08",
+        {"series_id": series_id, "kind": "greeting", "title": "Good morning December 8, 2026",
          "scheduled_at": "2026-12-08T08:00:00+08:00", "channel_ids": [], "tags": ["python-groups"]},
-        {"series_id": series_id, "kind": "greeting", "title": "Good morning 2026-12-09",
+        {"series_id": series_id, "kind": "greeting", "title": "Good morning December 9, 2026",
          "scheduled_at": "2026-12-09T08:00:00+08:00", "channel_ids": [], "tags": ["python-groups"]}]
 
     def planned(**filters):  # type: ignore[no-untyped-def]

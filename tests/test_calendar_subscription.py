@@ -38,7 +38,7 @@ def test_me_gives_the_user_and_a_calendar_link_once_made(st, make, client, beare
     headers = bearer(editor)
     me = client.get("/api/v1/me", headers=headers).json
     assert me == {"id": editor.id, "email": editor.email, "name": editor.name, "role": "editor",
-                  "timezone": None, "calendar_url": None}
+                  "timezone": None, "locale": None, "calendar_url": None}
     made = client.post("/api/v1/me/calendar-link", headers=headers)
     assert made.status_code == 200
     url = made.json["calendar_url"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import time
+from contextlib import ExitStack
+
 import pytest
+import requests
 
 from planner.feeds.fetch import Fetcher, FetchError, FetchPolicy, max_age, retry_after
 from planner.feeds.guard import Allowlist, is_public
@@ -79,6 +84,49 @@ def test_an_oversized_body_is_refused(feeds):  # type: ignore[no-untyped-def]
     with fetcher(max_bytes=1024 * 1024) as f, pytest.raises(FetchError) as refused:
         f.fetch(feeds.url + "/huge")
     assert str(refused.value) == "the feed is larger than 1048576 bytes"
+
+
+def test_an_oversized_body_without_a_length_is_cut_off_while_reading(feeds):  # type: ignore[no-untyped-def]
+    with requests.Session() as plain:  # what the fetcher is up against: no size announced
+        plain.trust_env = False
+        streamed = plain.get(feeds.url + "/streamed-huge", stream=True)
+        streamed.close()
+        assert streamed.headers.get("Transfer-Encoding") == "chunked"
+        assert "Content-Length" not in streamed.headers
+    with fetcher(max_bytes=1024 * 1024) as f, pytest.raises(FetchError) as refused:
+        f.fetch(feeds.url + "/streamed-huge")
+    assert str(refused.value) == "the feed is larger than 1048576 bytes (after decompression)"
+
+
+@pytest.mark.parametrize("query", ["", "&length"], ids=["chunked", "with-a-length"])
+def test_a_body_that_drips_in_is_cut_off_at_the_deadline(feeds, query):  # type: ignore[no-untyped-def]
+    # Each byte comes in time for the read timeout (0.3 s); the whole answer would take 5 s. The
+    # deadline is the connect timeout plus twice the read timeout: 0.8 s.
+    started = time.monotonic()
+    with fetcher(connect_timeout=0.2, read_timeout=0.3) as f, pytest.raises(FetchError) as refused:
+        f.fetch(feeds.url + "/drip?seconds=5" + query)
+    assert str(refused.value) == "the feed took too long to arrive"
+    assert time.monotonic() - started < 3
+
+
+def test_a_server_that_never_accepts_times_out():  # type: ignore[no-untyped-def]
+    # A listening socket that never accepts, its queue full: the next connection is never answered.
+    with socket.socket() as listener, ExitStack() as fillers:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        address = listener.getsockname()
+        for _ in range(16):
+            filler = fillers.enter_context(socket.socket())
+            filler.settimeout(0.2)
+            try:
+                filler.connect(address)
+            except TimeoutError:
+                break
+        else:
+            pytest.skip("this system answers connections beyond a listening socket's queue")
+        with fetcher(connect_timeout=0.3) as f, pytest.raises(FetchError) as refused:
+            f.fetch(f"http://127.0.0.1:{address[1]}/feed.xml")
+    assert str(refused.value) == "no connection within 0.3 s"
 
 
 def test_a_gzip_bomb_is_refused_after_decompression(feeds):  # type: ignore[no-untyped-def]

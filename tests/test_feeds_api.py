@@ -97,6 +97,12 @@ def test_a_paused_feed_is_resumed(st, make, api, server):  # type: ignore[no-unt
     assert (resumed["paused"], resumed["consecutive_failures"]) == (False, 0)
 
 
+def test_a_recovered_feed_reports_a_warning_not_an_error(st, make, api, server):  # type: ignore[no-untyped-def]
+    feed = api("POST", "/feeds", make.user("editor"), json={"url": server.url + "/malformed.xml"}).json
+    assert (feed["last_error"], feed["warning"], feed["consecutive_failures"]) == (
+        None, "<unknown>:4:26: not well-formed (invalid token)", 0)
+
+
 @pytest.mark.parametrize("payload,field,message", [
     ({"url": "file:///etc/passwd"}, "url", "only http and https feeds can be fetched, not file"),
     ({"url": "http://10.0.0.8/feed"}, "url",
@@ -159,5 +165,5 @@ def test_the_openapi_document_describes_the_feed_endpoints(client):  # type: ign
     assert "post" in paths["/api/v1/feed-items/{item_id}/share"]
     assert "post" in paths["/api/v1/feed-items/{item_id}/dismiss"]
     query = {p["name"] for p in paths["/api/v1/feed-items"]["get"]["parameters"]}
-    assert query == {"state", "feed_id", "tag", "q"}
+    assert query == {"state", "feed_id", "tag", "q", "cursor", "limit"}
     assert "FeedIn" in document["components"]["schemas"]

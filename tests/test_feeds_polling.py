@@ -39,9 +39,10 @@ def test_the_dispatcher_polls_due_feeds(st, make, server, clock):  # type: ignor
     assert server.requests[-1].headers["If-None-Match"]
 
 
-def test_the_poll_command(database_url, tmp_path, st, make, server):  # type: ignore[no-untyped-def]
+def test_the_poll_command(database_url, tmp_path, st, make, server, clock):  # type: ignore[no-untyped-def]
     env = {"PLANNER_INSTANCE_PATH": str(tmp_path / "instance"), "PLANNER_DATABASE_URL": database_url,
            "PLANNER_FETCH_ALLOWLIST": "127.0.0.1"}
+    clock.set(datetime.now(UTC))  # the command runs on the real clock
     feed_id = subscribe(st, make.user("editor"), server.url + "/atom.xml")
     result = CliRunner().invoke(main, ["feeds", "poll"], env=env)
     assert (result.exit_code, result.output) == (0, "no feed is due\n")

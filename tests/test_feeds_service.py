@@ -23,7 +23,7 @@ def server(fake_platform, st):  # type: ignore[no-untyped-def]
 
 def items(st, feed_id=None, state="new"):  # type: ignore[no-untyped-def]
     with st.sessions() as session:
-        return feed_items.list_items(session, feed_id=feed_id, state=state)
+        return feed_items.list_items(session, feed_id=feed_id, state=state).items
 
 
 def feed_row(st, feed_id):  # type: ignore[no-untyped-def]
@@ -148,6 +148,15 @@ def test_keep_and_block_rules(st, make, server):  # type: ignore[no-untyped-def]
     subscribe(st, make.user("editor"), server.url + "/rss2.xml", keep_rules=["/windows|traceback/"],
               block_rules=["powershell"])
     assert [i.guid for i in items(st)] == ["digest-1040"]
+
+
+def test_rules_match_the_author_and_the_link(st, make, server):  # type: ignore[no-untyped-def]
+    editor = make.user("editor")
+    by_author = subscribe(st, editor, server.url + "/rss2.xml", keep_rules=["lin wei"])
+    by_link = subscribe(st, editor, server.url + "/rss2.xml?copy=2", keep_rules=["/2026/11/(venv|trace)/"],
+                        block_rules=["/tracebacks$/"])
+    assert [i.guid for i in items(st, by_author)] == ["digest-1042"]
+    assert [i.guid for i in items(st, by_link)] == ["digest-1041"]
 
 
 def test_share_makes_a_draft_and_uses_the_item(st, make, server):  # type: ignore[no-untyped-def]

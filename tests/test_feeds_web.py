@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import io
 
 import pytest
 from sqlalchemy import func, select
 
-from planner.models import Feed, FeedItem, Post
+from planner.models import AuditEntry, Feed, FeedItem, Post
 from tests.feed_server import sample, serve_samples
 from tests.feeds_helpers import allow_loopback, subscribe
 
@@ -94,6 +95,39 @@ def test_poll_now_resume_and_unsubscribe(client, auth, editor, st, server):  # t
         assert not session.get(Feed, feed_id).paused
     client.post(f"/feeds/{feed_id}/delete", data={"csrf_token": token})
     assert (count(st, Feed), count(st, FeedItem)) == (0, 0)
+
+
+def test_editing_a_feed(client, auth, editor, st, server, make):  # type: ignore[no-untyped-def]
+    group = make.channel(name="Python learners")
+    feed_id = subscribe(st, editor, server.url + "/atom.xml")
+    page = client.get(f"/feeds/{feed_id}/edit")
+    assert page.status_code == 200 and '<input checked id="enabled"' in page.get_data(as_text=True)
+    response = client.post(f"/feeds/{feed_id}/edit", data={
+        "csrf_token": auth.token(f"/feeds/{feed_id}/edit"), "url": server.url + "/atom.xml",
+        "title_override": "Data notes (Mei)", "tags": "Data, weekly", "keep_rules": "pandas\n/csv|json/\n",
+        "block_rules": "sponsored", "channel_ids": [str(group.id)]})  # "enabled" unticked
+    assert (response.status_code, response.headers["Location"]) == (302, "/feeds")
+    with st.sessions() as session:
+        feed = session.get(Feed, feed_id)
+        assert (feed.name, feed.tags, feed.keep_rules, feed.block_rules, feed.enabled) == (
+            "Data notes (Mei)", ["data", "weekly"], ["pandas", "/csv|json/"], ["sponsored"], False)
+        assert [c.name for c in feed.channels] == ["Python learners"]
+        assert feed.url == server.url + "/atom.xml"  # the address is not changed by editing
+        assert session.scalar(select(func.count()).select_from(AuditEntry)
+                              .where(AuditEntry.action == "feed.update")) == 1
+    page = client.get("/feeds").get_data(as_text=True)
+    assert "Saved." in page and "Data notes (Mei)" in page and ">disabled</span>" in page
+
+
+def test_a_recovered_feed_shows_its_warning(client, editor, st, server):  # type: ignore[no-untyped-def]
+    feed_id = subscribe(st, editor, server.url + "/malformed.xml")
+    with st.sessions() as session:
+        warning = html.escape(session.get(Feed, feed_id).last_error)
+    assert warning == "&lt;unknown&gt;:4:26: not well-formed (invalid token)"
+    page = client.get(f"/feeds/{feed_id}/edit").get_data(as_text=True)
+    assert "Malformed feed" in page and warning in page and "Last error" not in page
+    listing = client.get("/feeds").get_data(as_text=True)
+    assert f"Malformed, read anyway: {warning}" in listing and "failure(s) in a row" not in listing
 
 
 def test_editing_someone_elses_feed_is_refused(client, auth, editor, st, server, make):  # type: ignore[no-untyped-def]

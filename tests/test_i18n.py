@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -77,6 +78,90 @@ TEMPLATES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "templates").rglob(
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_every_template_string_is_marked_for_translation(template):
     assert unmarked_text((ROOT / template).read_text(encoding="utf-8")) == []
+
+
+# Python calls whose text reaches a reader: flash() messages, form fields' labels and descriptions,
+# validators' messages, the errors planner shows (their message and their per-field messages), and
+# what a channel kind declares (its label, its settings' labels and help, why it refuses a post).
+FORM_VALIDATORS = {"DataRequired", "InputRequired", "Length", "NumberRange", "Email", "URL", "Regexp",
+                   "EqualTo", "AnyOf", "NoneOf", "Optional"}
+SHOWN_ERRORS = {"PlannerError", "ValidationFailed", "Conflict", "PermissionDenied", "NotFound", "BadRequest",
+                "Unauthenticated", "ValidationError", "RenderError"}
+
+
+def _literal_words(node: ast.expr) -> str | None:
+    """The words of a string literal (plain, f-string, ``%`` or ``.format`` template), if it has any."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return _literal_words(node.left)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _literal_words(node.func.value)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+    elif isinstance(node, ast.JoinedStr):
+        text = "".join(part.value for part in node.values if isinstance(part, ast.Constant))
+    else:
+        return None
+    return text if re.search(r"[A-Za-z]{2}", text) else None
+
+
+def _shown_arguments(call: ast.Call) -> list[ast.expr]:
+    name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+    keywords = {k.arg: k.value for k in call.keywords}
+    if name == "flash":
+        return call.args[:1]
+    if name.endswith("Field") and name[:1].isupper() and name != "Field":  # WTForms, not pydantic
+        return call.args[:1] + [keywords[k] for k in ("label", "description") if k in keywords]
+    if name in FORM_VALIDATORS:
+        return [keywords["message"]] if "message" in keywords else []
+    if name in SHOWN_ERRORS:
+        fields = call.args[1:2]
+        return call.args[:1] + [v for d in fields if isinstance(d, ast.Dict) for v in d.values]
+    if name == "Setting":
+        return call.args[1:2] + [keywords[k] for k in ("label", "help") if k in keywords]
+    return []
+
+
+def unmarked_python(source: str) -> list[tuple[int, str]]:
+    """``(line, text)`` of every literal a reader would see that is not wrapped in ``_()`` / ``_l()``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        shown: list[ast.expr] = []
+        if isinstance(node, ast.Call):
+            shown = _shown_arguments(node)
+        elif isinstance(node, ast.ClassDef):  # a channel kind's ``label = "..."``
+            shown = [s.value for s in node.body if isinstance(s, ast.Assign)
+                     and any(isinstance(t, ast.Name) and t.id == "label" for t in s.targets)]
+        found += [(n.lineno, text) for n in shown if (text := _literal_words(n)) is not None]
+    return sorted(found)
+
+
+def test_the_python_checker_finds_unmarked_text():
+    source = """
+flash("Saved.", "success")
+flash(_("Saved."), "success")
+flash(f"{channel.name}: {summary}")
+title = StringField("Title", validators=[DataRequired(message=f"say {what}")])
+when = StringField(_l("When"), description="local time")
+raise ValidationFailed(_("not saved"), {"title": "too long", "body": _("empty")})
+raise RenderError("the post has %d parts" % parts)
+class Robot(ChannelKind):
+    label = "Group robot"
+    settings_schema = (Setting("url", "Webhook URL", help=_l("from the robot")),
+                       Setting("key", _l("Key"), help="the key={}".format(1)))
+pydantic = Field(description="for API clients, in English")
+"""
+    assert [text for _line, text in unmarked_python(source)] == [
+        "Saved.", "Title", "say ", "local time", "too long", "the post has %d parts", "Group robot",
+        "Webhook URL", "the key={}"]
+
+
+PYTHON = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "planner").rglob("*.py"),
+                                                   *(ROOT / "channels").glob("*.py")])
+
+
+@pytest.mark.parametrize("module", PYTHON)
+def test_every_python_string_a_reader_sees_is_marked_for_translation(module):
+    assert unmarked_python((ROOT / module).read_text(encoding="utf-8")) == []
 
 
 def extracted_messages() -> set[str | tuple[str, ...]]:

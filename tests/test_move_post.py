@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from planner.errors import ValidationFailed
 from planner.models import AuditEntry, Delivery, Post, User
 from planner.services import schedule, users
+from planner.services.checks import checker_for
 
 NOV_24 = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -163,6 +164,85 @@ def test_the_service_refuses_a_time_without_an_offset(app, st, make):
         post, user = session.get(Post, post_id), session.get(User, editor.id)
         with pytest.raises(ValidationFailed) as refused:
             schedule.reschedule_post(session, user, post, datetime(2026, 11, 27, 10),
-                                     now=st.clock.now())
+                                     now=st.clock.now(), checker=checker_for(st, session))
         assert refused.value.fields == {
             "scheduled_at": "give a timezone offset, e.g. 2026-11-23T08:00:00+08:00"}
+
+
+# ---- the posting rules, checked again when an approved post moves --------------------------------
+
+def rules(st, per_day=0, gap=0):
+    from planner.services import workspace
+
+    with st.sessions() as session, session.begin():
+        workspace.put_posting_rules(session, workspace.PostingRules((), per_day, gap),
+                                    actor="test", now=st.clock.now())
+
+
+@pytest.fixture
+def busy_day(st, make):
+    """An approved post at 10:00 (Shanghai) on 27 November, and one to move, on the same channel."""
+    editor, operator = make.user("editor"), make.user("operator")
+    group = make.channel("Python learners")
+    make.post(editor, status="approved", reviewer=operator, title="Already there",
+              channel_ids=[group.id], scheduled_at=datetime(2026, 11, 27, 2, tzinfo=UTC))
+    moving = make.post(editor, status="approved", reviewer=operator, title="Decorators",
+                       channel_ids=[group.id], scheduled_at=NOV_24)
+    return moving, group, (editor, operator)
+
+
+def test_a_move_onto_a_full_day_is_refused_with_the_finding(st, api, busy_day):
+    moving, group, (_editor, operator) = busy_day
+    rules(st, per_day=1)
+    signed_in(api, operator)
+    before = snapshot(st, moving)
+    refused = move(api, operator, moving, "2026-11-27T20:00:00+08:00")
+    assert refused.status_code == 422
+    assert refused.json["error"] == {
+        "code": "validation_failed",
+        "message": "the new time breaks the community's posting rules",
+        "fields": {f"checks.too_many_that_day.{group.id}": (
+            "Python learners already has 1 post(s) on 2026-11-27 (Asia/Shanghai); the community's "
+            "rules allow at most 1 a day")}}
+    assert snapshot(st, moving) == before  # still approved, at its old time, deliveries untouched
+    # Another day is fine, and the post keeps its approval.
+    moved = move(api, operator, moving, "2026-11-28T20:00:00+08:00")
+    assert (moved.status_code, moved.json["status"]) == (200, "approved")
+
+
+def test_a_move_too_close_to_another_post_is_refused(st, api, busy_day):
+    moving, group, (_editor, operator) = busy_day
+    rules(st, gap=60)
+    signed_in(api, operator)
+    before = snapshot(st, moving)
+    refused = move(api, operator, moving, "2026-11-27T10:30:00+08:00")
+    assert refused.status_code == 422
+    assert refused.json["error"]["fields"] == {f"checks.too_close.{group.id}": (
+        "Python learners: “Already there” goes out at 2026-11-27 10:00, 30 minutes from this post; "
+        "the community's rules ask for at least 60 minutes between posts")}
+    assert snapshot(st, moving) == before
+    assert move(api, operator, moving, "2026-11-27T11:00:00+08:00").status_code == 200
+
+
+def test_drafts_move_freely_their_checks_run_at_approval(st, make, api, busy_day):
+    _moving, group, (editor, _operator) = busy_day
+    rules(st, per_day=1, gap=60)
+    draft = make.post(editor, channel_ids=[group.id])
+    moved = move(api, editor, draft, "2026-11-27T10:00:00+08:00")
+    assert (moved.status_code, moved.json["status"]) == (200, "draft")
+
+
+def test_editing_only_the_time_of_an_approved_post_is_checked_the_same_way(st, api, busy_day):
+    moving, group, (_editor, operator) = busy_day
+    rules(st, per_day=1)
+    signed_in(api, operator)
+    before = snapshot(st, moving)
+    refused = api("PATCH", f"/posts/{moving}", operator,
+                  json={"scheduled_at": "2026-11-27T20:00:00+08:00"})
+    assert refused.status_code == 422
+    assert list(refused.json["error"]["fields"]) == [f"checks.too_many_that_day.{group.id}"]
+    assert snapshot(st, moving) == before
+    # A new text goes back to review, where approval runs every check again.
+    rewritten = api("PATCH", f"/posts/{moving}", operator,
+                    json={"scheduled_at": "2026-11-27T20:00:00+08:00", "body": "New text"})
+    assert (rewritten.status_code, rewritten.json["status"]) == (200, "in_review")

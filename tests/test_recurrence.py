@@ -145,7 +145,7 @@ def test_template_variables_and_literal_braces():
     title, body = render_occurrence(
         "{weekday} {date}", "{community} at {time}: {text} {{not a variable}}", ["hi"],
         sample(0, day=25), "Python learners")
-    assert title == "Wednesday 2026-11-25"
+    assert title == "Wednesday November 25, 2026"
     assert body == "Python learners at 08:00: hi {not a variable}"
 
 
@@ -164,3 +164,18 @@ def test_unknown_variables_are_refused(text, allow_text, message):
     with pytest.raises(RuleError) as error:
         check_text(text, allow_text=allow_text)
     assert error.value.message == message
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("zh_Hans_CN", "星期三 · 2026年11月25日"),
+    ("zh-CN", "星期三 · 2026年11月25日"),
+    ("de", "Mittwoch · 25. November 2026"),
+    ("en", "Wednesday · November 25, 2026"),
+    (None, "Wednesday · November 25, 2026"),
+    ("xx_NOWHERE", "Wednesday · November 25, 2026"),  # an unknown code never stops a series
+])
+def test_weekday_and_date_are_written_in_the_series_language(language, title):
+    rendered, body = render_occurrence("{weekday} · {date}", "{text}", ["早上好，{weekday}！"],
+                                       sample(0, day=25), "Python learners", language)
+    assert rendered == title
+    assert body == f"早上好，{title.split(' · ')[0]}！"

@@ -69,10 +69,10 @@ def outcome(st, post_id: int, channel_id: int, status: str, sent_at: datetime | 
 
 
 def figures(st, period: Period, scope: Scope | None = None, tolerance: int = 300,  # type: ignore[no-untyped-def]
-            limit: int = 1):
+            limit: int = 1, gap: int = 0):
     with st.sessions() as session:
         return collect(session, period, scope or Scope(), tolerance_seconds=tolerance, daily_limit=limit,
-                       now=st.clock.now())
+                       min_gap_seconds=gap, now=st.clock.now())
 
 
 def test_period_days_follow_daylight_saving():
@@ -91,11 +91,16 @@ def test_an_empty_period_has_zero_figures_and_no_percentiles(st):
     result = figures(st, Period(date(2026, 1, 1), date(2026, 1, 31), NEW_YORK))
     assert result["deliveries"]["total"] == 0
     assert result["posts_published"] == {}
-    assert result["punctuality"] == {"sent": 0, "on_time": 0, "on_time_rate": None, "tolerance_seconds": 300,
+    assert result["punctuality"] == {"due": 0, "sent": 0, "on_time": 0, "late": 0, "not_sent": 0,
+                                     "on_time_rate": None, "tolerance_seconds": 300,
                                      "lateness_seconds": {"p50": None, "p90": None, "p99": None}}
+    assert [(b["band"], b["deliveries"]) for b in result["lateness"]] == [
+        ("on_time", 0), ("late_15m", 0), ("late_1h", 0), ("late_1d", 0), ("later", 0), ("not_sent", 0)]
     assert result["rhythm"] == []
     assert result["approval_turnaround"] == {"decisions": 0, "approved": 0, "rejected": 0,
                                              "median_seconds": None, "p90_seconds": None}
+    assert result["guest_sessions"] == {"booked": 0, "confirmed": 0, "held": 0, "declined": 0, "canceled": 0}
+    assert result["feed_items"] == {"arrived": 0, "triaged": 0, "shared": 0, "dismissed": 0}
 
 
 def test_figures_on_a_daylight_saving_day(st, clock, make, people):
@@ -126,9 +131,14 @@ def test_figures_on_a_daylight_saving_day(st, clock, make, people):
         ("General chat", 4, 2), ("Python group 1", 4, 3)]
     assert result["posts_published"] == {"tutorial": 3, "share": 1}
     # Lateness 1, 1, 2, 40, 600 seconds: nearest-rank p50 = 3rd = 2, p90 = 5th = 600, p99 = 600.
+    # Eight were due: four on time, one late, and the failed, expired and unconfirmed ones not sent.
     punctual = result["punctuality"]
-    assert (punctual["sent"], punctual["on_time"]) == (5, 4)
-    assert punctual["on_time_rate"] == pytest.approx(0.8)
+    assert (punctual["due"], punctual["sent"], punctual["on_time"], punctual["late"],
+            punctual["not_sent"]) == (8, 5, 4, 1, 3)
+    assert punctual["on_time_rate"] == pytest.approx(0.5)
+    assert [(b["band"], b["up_to_seconds"], b["deliveries"]) for b in result["lateness"]] == [
+        ("on_time", 300, 4), ("late_15m", 900, 1), ("late_1h", 3600, 0), ("late_1d", 86400, 0),
+        ("later", None, 0), ("not_sent", None, 3)]
     assert punctual["lateness_seconds"] == pytest.approx({"p50": 2.0, "p90": 600.0, "p99": 600.0}, abs=0.01)
     # All sends fall on the local day 2026-11-01 (04:31 UTC on the 2nd is 23:31 EST on the 1st).
     assert [(r["channel"], r["active_days"], r["sent"], r["busiest_day"], r["days_over_limit"])
@@ -217,45 +227,111 @@ def test_the_database_finds_the_local_day_across_a_daylight_saving_change(st, cl
 
 
 def test_guest_sessions_and_feed_items(st, clock, make):
-    """Bookings count by their slot's time; feed items by when they arrived or were triaged."""
-    from planner.models import Booking, Feed, FeedItem, Slot
+    """Bookings count by their slot's time; feed items by when they arrived or were triaged. A channel
+    or tag narrows them through the slot's channels and the feed's default channels."""
+    from planner.models import Booking, Channel, Feed, FeedItem, Slot
 
     operator = make.user("operator")
+    python, general = make.channel("Python group 1", tags=["python"]), make.channel("General chat")
     clock.set(at("2026-11-20T00:00"))
     with st.sessions() as session, session.begin():
-        def slot(starts: str) -> Slot:
+        def slot(starts: str, channels: list[int]) -> Slot:
             row = Slot(title="Guest session", starts_at=at(starts), duration_minutes=60,
-                       timezone="UTC", created_by_id=operator.id, created_at=clock.now(),
-                       updated_at=clock.now())
+                       timezone="UTC", channel_ids=channels, created_by_id=operator.id,
+                       created_at=clock.now(), updated_at=clock.now())
             session.add(row)
             session.flush()
             return row
 
-        past, later = slot("2026-11-18T12:00"), slot("2026-11-25T12:00")
-        outside = slot("2026-12-05T12:00")
+        past, later = slot("2026-11-18T12:00", [python.id]), slot("2026-11-25T12:00", [general.id])
+        outside = slot("2026-12-05T12:00", [python.id])
         for number, (where, status) in enumerate([(past, "confirmed"), (later, "confirmed"),
                                                   (later, "canceled"), (past, "declined"),
                                                   (outside, "confirmed")]):
             session.add(Booking(slot_id=where.id, name="Speaker", email=f"s{number}@example.com",
                                 topic="Type hints", abstract="Why and how", status=status,
-                                token_hash=f"{number:064d}", created_at=clock.now(),
-                                updated_at=clock.now()))
-        feed = Feed(url="https://blog.example.com/feed.xml", owner_id=operator.id,
-                    created_at=clock.now(), next_check_at=clock.now())
-        session.add(feed)
+                                created_at=clock.now(), updated_at=clock.now()))
+        feeds = [Feed(url=f"https://blog.example.com/{name}.xml", owner_id=operator.id,
+                      created_at=clock.now(), next_check_at=clock.now(), channels=channels)
+                 for name, channels in (("python", [session.get(Channel, python.id)]), ("misc", []))]
+        session.add_all(feeds)
         session.flush()
-        for number, (found, state, changed) in enumerate([
-                ("2026-11-10T08:00", "used", "2026-11-12T09:00"),
-                ("2026-11-11T08:00", "dismissed", "2026-11-11T09:00"),
-                ("2026-11-12T08:00", "starred", "2026-11-13T09:00"),
-                ("2026-11-13T08:00", "new", None),
-                ("2026-10-30T08:00", "dismissed", "2026-11-02T09:00"),
-                ("2026-10-30T09:00", "used", "2026-10-31T09:00")]):
+        for number, (feed, found, state, changed) in enumerate([
+                (feeds[0], "2026-11-10T08:00", "used", "2026-11-12T09:00"),
+                (feeds[0], "2026-11-11T08:00", "dismissed", "2026-11-11T09:00"),
+                (feeds[1], "2026-11-12T08:00", "starred", "2026-11-13T09:00"),
+                (feeds[1], "2026-11-13T08:00", "new", None),
+                (feeds[1], "2026-10-30T08:00", "dismissed", "2026-11-02T09:00"),
+                (feeds[0], "2026-10-30T09:00", "used", "2026-10-31T09:00")]):
             session.add(FeedItem(feed_id=feed.id, link=f"https://blog.example.com/{number}",
                                  content_hash=f"{number:064d}", title=f"Article {number}",
                                  found_at=at(found), state=state,
                                  state_changed_at=at(changed) if changed else None))
-    result = figures(st, Period(date(2026, 11, 1), date(2026, 11, 30), NEW_YORK))
+    november = Period(date(2026, 11, 1), date(2026, 11, 30), NEW_YORK)
+    result = figures(st, november)
     assert result["guest_sessions"] == {"booked": 4, "confirmed": 2, "held": 1, "declined": 1,
                                         "canceled": 1}
     assert result["feed_items"] == {"arrived": 4, "triaged": 4, "shared": 1, "dismissed": 2}
+    assert figures(st, november, Scope(kind="guest_session")) == result | {
+        "scope": {"channel_id": None, "tag": None, "kind": "guest_session"}}
+
+    for scope in (Scope(channel_id=python.id), Scope(tag="python")):
+        narrowed = figures(st, november, scope)
+        assert narrowed["guest_sessions"] == {"booked": 2, "confirmed": 1, "held": 1, "declined": 1,
+                                              "canceled": 0}
+        assert narrowed["feed_items"] == {"arrived": 2, "triaged": 2, "shared": 1, "dismissed": 1}
+    general_only = figures(st, november, Scope(channel_id=general.id))
+    assert general_only["guest_sessions"] == {"booked": 2, "confirmed": 1, "held": 0, "declined": 0,
+                                              "canceled": 1}
+    assert general_only["feed_items"] == {"arrived": 0, "triaged": 0, "shared": 0, "dismissed": 0}
+    tutorials = figures(st, november, Scope(kind="tutorial"))
+    assert tutorials["guest_sessions"] == dict.fromkeys(("booked", "confirmed", "held", "declined",
+                                                         "canceled"), 0)
+    assert tutorials["feed_items"] == result["feed_items"]  # feed items have no kind
+
+
+def test_the_on_time_rate_counts_everything_that_was_due(st, clock, make, people):
+    """Failed and overdue deliveries lower the rate; canceled ones and those still inside their
+    tolerance do not count yet."""
+    channel = make.channel("General chat")
+    due = [at("2026-11-10T12:00"), at("2026-11-10T13:00"), at("2026-11-10T14:00"), at("2026-11-10T15:00")]
+    posts = [approved_post(st, clock, people, scheduled=d, channels=[channel.id]) for d in due]
+    outcome(st, posts[0], channel.id, "sent", due[0] + timedelta(minutes=2))
+    outcome(st, posts[1], channel.id, "canceled")
+    day = Period(date(2026, 11, 10), date(2026, 11, 10), NEW_YORK)
+
+    def counted(now: datetime) -> tuple[int, int, int, float | None]:
+        clock.set(now)
+        found = figures(st, day)["punctuality"]
+        return found["due"], found["on_time"], found["not_sent"], found["on_time_rate"]
+
+    # 14:10: the 14:00 post still waits, past the 5-minute tolerance; the 15:00 one is not due yet.
+    assert counted(at("2026-11-10T14:10")) == (2, 1, 1, 0.5)
+    assert counted(at("2026-11-10T15:04")) == (2, 1, 1, 0.5)  # 15:00 may still go out on time
+    assert counted(at("2026-11-10T15:06")) == (3, 1, 2, pytest.approx(1 / 3))
+    # A wider tolerance keeps the bands above it only.
+    clock.set(at("2026-11-10T18:00"))
+    bands = figures(st, day, tolerance=1800)["lateness"]
+    assert [(b["band"], b["deliveries"]) for b in bands] == [
+        ("on_time", 1), ("late_1h", 0), ("late_1d", 0), ("later", 0), ("not_sent", 2)]
+
+
+def test_rhythm_counts_sends_closer_than_the_minimum_gap(st, clock, make, people):
+    python, general = make.channel("Python group 1"), make.channel("General chat")
+    # New York's 10 November starts at 05:00 UTC: the 04:50 send falls on the 9th, yet the 05:10
+    # one came only 20 minutes after it.
+    for channel, times in ((python, ["04:50", "05:10", "12:00", "12:20", "12:35"]),
+                           (general, ["12:00", "13:00"])):
+        for time_of_day in times:
+            sent = at(f"2026-11-10T{time_of_day}")
+            post_id = approved_post(st, clock, people, scheduled=sent, channels=[channel.id])
+            outcome(st, post_id, channel.id, "sent", sent)
+    day = Period(date(2026, 11, 10), date(2026, 11, 10), NEW_YORK)
+
+    def close(gap_minutes: int) -> list[tuple[str, int, int, int]]:
+        return [(r["channel"], r["sent"], r["too_close"], r["min_gap_minutes"])
+                for r in figures(st, day, gap=gap_minutes * 60)["rhythm"]]
+
+    assert close(30) == [("General chat", 2, 0, 30), ("Python group 1", 4, 3, 30)]
+    assert close(16) == [("General chat", 2, 0, 16), ("Python group 1", 4, 1, 16)]  # 12:35 only
+    assert close(0) == [("General chat", 2, 0, 0), ("Python group 1", 4, 0, 0)]

@@ -216,6 +216,46 @@ def test_no_secret_reaches_the_logs(database_url, tmp_path, clock, captured, fak
         assert secret not in log
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_log_line_never_carries_a_secret_even_when_the_code_forgets(fmt):
+    """The last guard behind the careful code: whatever a log call is handed (a URL with its key,
+    an exception whose traceback names a bot token), the line written carries no secret."""
+    stream = io.StringIO()
+    logger = logging.getLogger("planner.worker.forgetful")
+    handler = logs.handler(stream, fmt)
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logs.keep_out("instance-secret-0a1b2c3d")
+    secrets = [BOT_TOKEN, "693a91f6-7xx8-4bd6-9e5f-0c1a2b3c4d5e", "SEC0123456789abcdef",
+               "plnr_" + "t" * 43, "0123abcd-4567-89ef-0123-456789abcdef", "instance-secret-0a1b2c3d",
+               "whsec_" + "w" * 40, "discourse-api-key-42", "q1w2e3r4t5y6-manage-token"]
+    try:
+        logger.info("sending to https://api.telegram.org/bot%s/sendMessage", BOT_TOKEN)
+        logger.warning("robot %s refused", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?"
+                       f"key={secrets[1]}")
+        logger.warning("headers %s", {"Authorization": f"Bearer {secrets[3]}",
+                                      "Api-Key": secrets[7]})
+        logger.info("GET /book/manage/%s/booking.ics", secrets[8])
+        try:
+            raise ConnectionError(f"https://oapi.dingtalk.com/robot/send?access_token=x1y2z3w4"
+                                  f"&sign={secrets[2]} https://open.feishu.cn/open-apis/bot/v2/hook/"
+                                  f"{secrets[4]} {secrets[5]} {secrets[6]}")
+        except ConnectionError:
+            logger.exception("delivery %s: the channel kind raised", 7)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+    written = stream.getvalue()
+    assert "delivery 7: the channel kind raised" in written and "ConnectionError" in written
+    assert "/bot••••/sendMessage" in written and "send?key=••••" in written
+    assert [secret for secret in secrets if secret in written] == []
+    if fmt == "json":
+        assert all(json.loads(line)["logger"] == "planner.worker.forgetful"
+                   for line in written.splitlines())
+
+
 def test_configure_refuses_an_unknown_format():
     with pytest.raises(ValueError, match="LOG_FORMAT must be 'text' or 'json', not 'xml'"):
         logs.configure({"LOG_FORMAT": "xml"})

@@ -194,3 +194,30 @@ def test_the_openapi_document_describes_previews_and_comments(client):
         "$ref": "#/components/schemas/PreviewIn"}
     saved = paths["/api/v1/posts/{post_id}/preview"]["get"]
     assert [p["name"] for p in saved["parameters"]] == ["post_id", "channel_id"]
+
+
+def test_anonymous_and_read_only_callers_change_nothing(st, make, api, client):
+    from planner.services import users
+
+    editor = make.user("editor")
+    post_id = make.post(editor)
+    comment = api.call("POST", f"/posts/{post_id}/comments", editor, json={"body": "mine"}).json["id"]
+    with st.sessions() as session, session.begin():
+        read_only = users.create_token(session, session.merge(editor), now=st.clock.now(),
+                                       scope="read")
+    before = counts(st)
+    for method, path, payload in [("POST", "/preview", {"body": "hi"}),
+                                  ("GET", f"/posts/{post_id}/preview", None),
+                                  ("POST", f"/posts/{post_id}/comments", {"body": "hi"}),
+                                  ("DELETE", f"/comments/{comment}", None)]:
+        answer = api.call(method, path, json=payload)
+        assert (answer.status_code, answer.json["error"]["code"]) == (401, "unauthenticated"), path
+    headers = {"Authorization": f"Bearer {read_only}"}
+    for method, path, payload in [("POST", f"/posts/{post_id}/comments", {"body": "hi"}),
+                                  ("DELETE", f"/comments/{comment}", None)]:
+        answer = client.open(f"/api/v1{path}", method=method, json=payload, headers=headers)
+        assert answer.status_code == 403, path
+    assert client.get(f"/api/v1/posts/{post_id}/comments", headers=headers).status_code == 200
+    assert api.call("GET", "/posts/999/comments", editor).json["error"] == {
+        "code": "not_found", "message": "post 999 does not exist", "fields": {}}
+    assert counts(st) == before

@@ -226,3 +226,46 @@ def test_an_editor_reschedules_only_their_own_expired_post(st, make, auth, clien
         "csrf_token": auth.token("/review/expired"), "scheduled_at": "2026-11-24T08:00"})
     assert "“Missed share” moved to 2026-11-24 08:00 and sent back to review." in text_of(moved)
     assert statuses(st) == {"Missed share": "in_review"}
+
+
+def test_the_queue_links_occurrences_to_their_series_and_approves_a_whole_series(
+        st, make, auth, client):
+    from tests.series_helpers import make_series, occurrence_posts
+
+    group = make.channel("Python learners group 1", tags=["python-groups"])
+    editor, operator = make.user("editor"), make.user("operator")
+    series_id = make_series(st, editor, title="Good morning")
+    own = make_series(st, operator, title="Evening tips", pool=["Tip"], template="{text}")
+    make.post(editor, status="in_review", title="Loops", channel_ids=[group.id])
+    auth.login(operator.email)
+    queue = client.get("/review")
+    html, words = text_of(queue), words_of(queue)
+    # Ten occurrences of each series wait (the 14-day horizon), each with a link to its series.
+    assert html.count(f'class="badge series-badge" href="/series/{series_id}"') == 10
+    assert words.count("Series: Good morning") == 10 and words.count("Series: Evening tips") == 10
+    assert html.count(f'action="/series/{series_id}/approve"') == 10
+    assert f'action="/series/{own}/approve"' not in html  # the operator wrote it: not theirs to approve
+
+    done = client.post(f"/series/{series_id}/approve",
+                       data={"csrf_token": auth.token("/review"), "back": "queue"})
+    assert (done.status_code, done.headers["Location"]) == (302, "/review")
+    assert "Series approved: its occurrences will be published." in text_of(client.get("/review"))
+    assert {p.status for p in occurrence_posts(st, series_id)} == {"approved"}
+    assert {p.status for p in occurrence_posts(st, own)} == {"in_review"}
+    assert statuses(st)["Loops"] == "in_review"
+    after = text_of(client.get("/review"))
+    assert f"/series/{series_id}" not in after and f'href="/series/{own}"' in after
+
+
+def test_editors_neither_see_the_queue_nor_approve_a_series(st, make, auth, client):
+    from tests.series_helpers import make_series, occurrence_posts
+
+    make.channel("Python learners group 1", tags=["python-groups"])
+    editor = make.user("editor")
+    series_id = make_series(st, editor)
+    auth.login(editor.email)
+    assert client.get("/review").status_code == 403
+    refused = client.post(f"/series/{series_id}/approve",
+                          data={"csrf_token": auth.token("/"), "back": "queue"})
+    assert refused.status_code == 403
+    assert {p.status for p in occurrence_posts(st, series_id)} == {"in_review"}

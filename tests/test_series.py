@@ -10,6 +10,7 @@ from planner.errors import Conflict, PermissionDenied
 from planner.models import AuditEntry, Delivery, Post, Series
 from planner.services import posts as post_service
 from planner.services import series as series_service
+from planner.services.checks import checker_for
 from planner.services.posts import PostInput
 from planner.worker.series import materialise_series
 from tests.conftest import START
@@ -41,7 +42,7 @@ def test_occurrences_are_materialised_up_to_the_horizon_once(st, team):
     assert {p.scheduled_at.astimezone(UTC).strftime("%H:%M") for p in made} == {"00:00"}
     assert [p.body for p in made[:4]] == [POOL[0], "Good morning, Our community!",
                                           "Rise and shine (Thursday)", POOL[0]]
-    assert made[0].title == "Good morning 2026-11-24"
+    assert made[0].title == "Good morning November 24, 2026"
 
     materialise_series(st)  # nothing new is due yet
     assert len(occurrence_posts(st, series_id)) == 10
@@ -85,14 +86,16 @@ def test_approving_the_series_approves_its_occurrences_and_the_dispatcher_sends_
     with st.sessions() as session, session.begin():
         series_service.approve_series(session, session.merge(operator),
                                       series_service.get_series(session, series_id),
-                                      now=st.clock.now(), allow_self_approval=False)
+                                      now=st.clock.now(), allow_self_approval=False,
+                                      checker=checker_for(st, session))
     made = occurrence_posts(st, series_id)
     assert {p.status for p in made} == {"approved"}
     assert all(deliveries_by_post(st)[p.id] == ["pending", "pending"] for p in made)
     with st.sessions() as session, session.begin(), pytest.raises(Conflict) as error:
         series_service.approve_series(session, session.merge(operator),
                                       series_service.get_series(session, series_id),
-                                      now=st.clock.now(), allow_self_approval=False)
+                                      now=st.clock.now(), allow_self_approval=False,
+                                      checker=checker_for(st, session))
     assert error.value.message == f"series {series_id} is already approved"
 
     st.clock.advance(days=1)
@@ -116,12 +119,14 @@ def test_only_operators_approve_and_never_their_own_series(st, team, make):
         with pytest.raises(PermissionDenied) as error:
             series_service.approve_series(session, session.merge(editor),
                                           series_service.get_series(session, series_id),
-                                          now=st.clock.now(), allow_self_approval=False)
+                                          now=st.clock.now(), allow_self_approval=False,
+                                      checker=checker_for(st, session))
         assert error.value.message == "only operators may approve a series"
         with pytest.raises(PermissionDenied) as error:
             series_service.approve_series(session, session.merge(operator),
                                           series_service.get_series(session, own),
-                                          now=st.clock.now(), allow_self_approval=False)
+                                          now=st.clock.now(), allow_self_approval=False,
+                                      checker=checker_for(st, session))
         assert error.value.message.startswith(f"you wrote series {own}; another operator")
     assert {p.status for p in occurrence_posts(st, series_id)} == {"in_review"}
 
@@ -133,14 +138,16 @@ def update(st, user, series_id, **changes):
         for name, value in changes.items():
             setattr(data, name, value)
         series_service.update_series(session, session.merge(user), series, data,
-                                     now=st.clock.now(), config=st.config)
+                                     now=st.clock.now(), config=st.config,
+                                     checker=checker_for(st, session))
 
 
 def approve(st, operator, series_id):
     with st.sessions() as session, session.begin():
         series_service.approve_series(session, session.merge(operator),
                                       series_service.get_series(session, series_id),
-                                      now=st.clock.now(), allow_self_approval=False)
+                                      now=st.clock.now(), allow_self_approval=False,
+                                      checker=checker_for(st, session))
 
 
 def test_edit_one_occurrence_then_all_future_ones(st, team):
@@ -240,7 +247,7 @@ def test_projected_occurrences_are_those_not_yet_posts(st, team):
     assert [item["scheduled_at"] for item in month][:2] == [FIRST + timedelta(days=14),
                                                            FIRST + timedelta(days=15)]
     assert {item["series_id"] for item in month} == {series_id}
-    assert month[0]["title"] == "Good morning 2026-12-08" and month[0]["post_id"] is None
+    assert month[0]["title"] == "Good morning December 8, 2026" and month[0]["post_id"] is None
 
 
 def test_two_dispatchers_materialise_each_occurrence_once(st, team):
@@ -253,11 +260,13 @@ def test_two_dispatchers_materialise_each_occurrence_once(st, team):
         materialise_series(st)
     else:
         with st.sessions() as first, first.begin():
-            made = series_service.materialise_due(first, now=st.clock.now(), config=st.config)
+            made = series_service.materialise_due(first, now=st.clock.now(), config=st.config,
+                                                  checker=checker_for(st, first))
             assert len(made) == 9
             with st.sessions() as second, second.begin():  # the row is held: skipped, not waited on
                 assert series_service.materialise_due(second, now=st.clock.now(),
-                                                      config=st.config) == []
+                                                      config=st.config,
+                                                      checker=checker_for(st, second)) == []
         materialise_series(st)
     made = occurrence_posts(st, series_id)
     assert len(made) == len({p.occurrence_at for p in made}) == 10
@@ -309,3 +318,16 @@ def test_dispatchers_racing_write_each_occurrence_once(st, team, caplog):
     made = occurrence_posts(st, series_id)
     assert len(made) == len({p.occurrence_at for p in made}) == 10
     assert "materialising series failed" not in caplog.text
+
+
+def test_weekdays_and_dates_are_written_in_the_authors_language(st, team):
+    editor, _operator = team
+    editor.locale = "zh_Hans_CN"  # saved with the series' author (make_series merges it)
+    series_id = make_series(st, editor)
+    made = occurrence_posts(st, series_id)
+    assert made[0].title == "Good morning 2026年11月24日"
+    assert made[2].body == "Rise and shine (星期四)"
+    with st.sessions() as session:
+        ahead = series_service.projected_occurrences(session, START, START + timedelta(days=30))
+        assert session.get(Series, series_id).author.locale == "zh_Hans_CN"
+    assert ahead[0]["title"] == "Good morning 2026年12月8日"

@@ -39,11 +39,30 @@ def audit_actions(st):
 # ---- sign-in rotates the session; signing out everywhere ends every copy -------------------------
 
 def test_signing_in_starts_a_new_session(app, client, auth, make):
+    """Nothing from before the sign-in survives it: not a value someone planted in the session (a
+    cookie fixed in the victim's browser) and not the CSRF token handed out with the sign-in form,
+    which whoever planted the cookie would know."""
     make.user("editor", "eva@example.com")
-    client.get("/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by whoever gave this browser its cookie"
+    known_token = csrf_from(client.get("/login").get_data(as_text=True))
+    with client.session_transaction() as session:
+        known_secret = session["csrf_token"]
     anonymous = client.get_cookie("session").value
-    assert auth.login("eva@example.com").status_code == 302
+    response = client.post("/login", data={"email": "eva@example.com", "password": PASSWORD,
+                                           "csrf_token": known_token})
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("csrf_token") != known_secret
+        assert session.get("_user_id")
     assert client.get_cookie("session").value != anonymous
+    # The form token from before the sign-in no longer authorises a change.
+    refused = client.post("/logout", data={"csrf_token": known_token})
+    assert refused.status_code == 400
+    assert signed_in(client)
+    assert client.post("/logout", data={"csrf_token": auth.token("/")}).status_code == 302
+    assert not signed_in(client)
     replayed = app.test_client()
     replayed.set_cookie("session", anonymous)
     assert not signed_in(replayed)

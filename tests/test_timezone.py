@@ -53,17 +53,17 @@ def test_pages_show_times_in_the_viewers_timezone(st, make, auth, client):
     editor, abroad = make.user("editor"), make.user("editor")
     post_id = make.post(editor, title="Late session", scheduled_at=LATE)
     auth.login(editor.email)
-    assert "2026-11-25 00:30" in client.get(f"/posts/{post_id}").get_data(as_text=True)
+    assert "Nov 25, 2026, 12:30\u202fAM" in client.get(f"/posts/{post_id}").get_data(as_text=True)
     listed = client.get("/?view=list&start=2026-11-25").get_data(as_text=True)
-    assert "Late session" in listed and "00:30" in listed
+    assert "Late session" in listed and "<time>12:30\u202fAM</time>" in listed
     assert "Late session" not in client.get("/?view=list&start=2026-11-11").get_data(as_text=True)
 
     client.post("/logout", data={"csrf_token": auth.token("/account")})
     auth.login(abroad.email)
     choose(client, auth, "UTC")
-    assert "2026-11-24 16:30" in client.get(f"/posts/{post_id}").get_data(as_text=True)
+    assert "Nov 24, 2026, 4:30\u202fPM" in client.get(f"/posts/{post_id}").get_data(as_text=True)
     listed = client.get("/?view=list&start=2026-11-11").get_data(as_text=True)
-    assert "Late session" in listed and "16:30" in listed  # on the 24th, within 14 days of the 11th
+    assert "Late session" in listed and "4:30\u202fPM" in listed  # on the 24th, within 14 days of the 11th
     assert "Late session" not in client.get("/?view=list&start=2026-11-25").get_data(as_text=True)
 
 
@@ -119,3 +119,23 @@ def test_calendar_speaks_the_viewers_language(st, make, auth, client):
     assert "&#34;locale&#34;: &#34;zh-cn&#34;" in html
     with client.get("/static/vendor/fullcalendar/locales/zh-cn.global.min.js") as script:
         assert script.status_code == 200 and b'code:"zh-cn"' in script.data
+
+
+@pytest.mark.parametrize(("locale", "when", "time_only", "now"), [
+    ("en", "Nov 25, 2026, 12:30\u202fAM", "12:30\u202fAM", "Nov 23, 2026, 8:00\u202fAM"),
+    ("zh_Hans_CN", "2026年11月25日 00:30", "00:30", "2026年11月23日 08:00"),
+])
+def test_times_are_written_the_way_the_viewers_language_writes_them(st, make, auth, client, locale, when,
+                                                                    time_only, now):
+    editor = make.user("editor")
+    with st.sessions() as session, session.begin():
+        session.get(User, editor.id).locale = locale
+    post_id = make.post(editor, title="Late session", scheduled_at=LATE)
+    st.clock.set(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
+    auth.login(editor.email)
+    assert when in client.get(f"/posts/{post_id}").get_data(as_text=True)
+    assert f"<time>{time_only}</time>" in client.get("/?view=list&start=2026-11-25").get_data(as_text=True)
+    assert now in client.get("/account").get_data(as_text=True)
+    # What machines read stays ISO: the editor's datetime-local input.
+    edit = client.get(f"/posts/{post_id}/edit").get_data(as_text=True)
+    assert 'type="datetime-local" value="2026-11-25T00:30"' in edit

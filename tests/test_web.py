@@ -177,5 +177,5 @@ def test_calendar_lists_posts_by_local_day(st, make, auth, client):
               scheduled_at=st.clock.now() + timedelta(days=1))
     auth.login(editor.email)
     html = client.get("/?view=list").get_data(as_text=True)
-    assert "2026-11-24" in html and "Good morning" in html and "08:00" in html
+    assert "2026-11-24" in html and "Good morning" in html and "<time>8:00\u202fAM</time>" in html
     assert "Good morning" not in client.get("/?view=list&start=2027-01-01").get_data(as_text=True)

@@ -3,7 +3,8 @@
 Build a wheel from a clean copy of the tree, install it (no dependencies, no network) into a fresh
 plain venv that borrows the development venv's dependencies through a ``.pth`` file, then run
 ``planner db upgrade`` and ``planner serve`` from that venv in a scratch folder and fetch the login
-page and its stylesheet.
+page (in English, and in Chinese from the compiled catalog), its stylesheet and the vendored calendar
+widget.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def fetch(url: str) -> tuple[int, str, str]:
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
+    asked = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(asked, timeout=5) as response:
             body = response.read().decode()
             return response.status, response.headers.get("Content-Type", ""), body
     except urllib.error.HTTPError as error:
@@ -126,6 +128,14 @@ def test_wheel_installs_and_serves_without_the_checkout(tmp_path):  # type: igno
         status, content_type, css = fetch(base + stylesheet.group(1))
         assert status == 200 and content_type.startswith("text/css")
         assert css == (Path(probe["static"]) / "style.css").read_text()
+        status, _, chinese = fetch(f"{base}/login", {"Accept-Language": "zh-CN,zh;q=0.9"})
+        assert status == 200 and '<html lang="zh-CN">' in chinese and "登录 planner" in chinese
+        widget = "vendor/fullcalendar/index.global.min.js"
+        status, content_type, script = fetch(f"{base}/static/{widget}")
+        assert status == 200 and "javascript" in content_type
+        assert script == (Path(probe["static"]) / widget).read_text()
+        status, _, locale = fetch(f"{base}/static/vendor/fullcalendar/locales/zh-cn.global.min.js")
+        assert status == 200 and 'code:"zh-cn"' in locale
     finally:
         server.terminate()
         try:

@@ -9,6 +9,7 @@ from planner.api import (  # noqa: F401  (each module registers its endpoints)
     calendar,
     channels,
     feeds,
+    guest_templates,
     post_files,
     posts,
     public,

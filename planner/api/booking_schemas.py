@@ -6,15 +6,15 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from planner.api.schemas import ErrorBody, Strict
+from planner.api.schemas import ErrorBody, Id, Strict, Text
 from planner.models import BookingStatus, SlotState
 
 Short = Field(default="", max_length=10_000)
 
 
 class QuestionIn(Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")
-    label: str = Field(min_length=1, max_length=100)
+    name: Text = Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")
+    label: Text = Field(min_length=1, max_length=100)
     required: bool = False
 
 
@@ -25,20 +25,20 @@ class QuestionsIn(Strict):
 
 
 class SlotIn(Strict):
-    title: str = Field(min_length=1, max_length=200)
+    title: Text = Field(min_length=1, max_length=200)
     starts_at: AwareDatetime = Field(description="the first slot; a series keeps its local time")
     duration_minutes: int = Field(ge=5, le=600)
-    timezone: str | None = Field(default=None, max_length=64,
+    timezone: Text | None = Field(default=None, max_length=64,
                                  description="defaults to the workspace timezone")
-    channel_ids: list[int] = Field(min_length=1, max_length=500,
+    channel_ids: list[Id] = Field(min_length=1, max_length=500,
                                    description="where the guest session is posted")
-    announcement_channel_ids: list[int] = Field(default_factory=list, max_length=500,
+    announcement_channel_ids: list[Id] = Field(default_factory=list, max_length=500,
                                                 description="defaults to channel_ids")
     min_notice_minutes: int = Field(default=24 * 60, ge=0, le=60 * 24 * 60)
     max_days_ahead: int = Field(default=60, ge=1, le=365)
     requires_confirmation: bool = True
     questions: QuestionsIn = Field(default_factory=QuestionsIn)
-    rrule: str = Field(default="", max_length=500,
+    rrule: Text = Field(default="", max_length=500,
                        description="RFC 5545 RRULE with COUNT or UNTIL, e.g. FREQ=WEEKLY;COUNT=8")
 
 
@@ -87,8 +87,11 @@ class BookingOut(BaseModel):
     contact: str
     answers: dict[str, str]
     operator_message: str
+    locale: str = Field(description="the language the speaker booked in; their mail speaks it")
     session_post_id: int | None
     announcement_post_ids: list[int]
+    notice_post_ids: list[int] = Field(
+        description="notices drafted when the session moved or was canceled after an announcement")
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
@@ -98,11 +101,11 @@ class BookingList(BaseModel):
 
 
 class MessageIn(Strict):
-    message: str = Field(default="", max_length=2000, description="shown to the speaker")
+    message: Text = Field(default="", max_length=2000, description="shown to the speaker")
 
 
 class MoveIn(Strict):
-    slot_id: int
+    slot_id: Id
 
 
 # ---- public --------------------------------------------------------------------------------------
@@ -129,16 +132,16 @@ class PublicSlotList(BaseModel):
 
 
 class PublicBookingIn(Strict):
-    name: str = Field(max_length=10_000)
-    email: str = Field(max_length=10_000)
-    topic: str = Field(max_length=10_000)
-    abstract: str = Field(max_length=10_000)
-    bio: str = Short
-    contact: str = Short
-    answers: dict[str, str] = Field(default_factory=dict, max_length=20)
-    website: str = Field(default="", max_length=10_000,
+    name: Text = Field(max_length=10_000)
+    email: Text = Field(max_length=10_000)
+    topic: Text = Field(max_length=10_000)
+    abstract: Text = Field(max_length=10_000)
+    bio: Text = Short
+    contact: Text = Short
+    answers: dict[Text, Text] = Field(default_factory=dict, max_length=20)
+    website: Text = Field(default="", max_length=10_000,
                          description="leave empty: a field only robots fill in")
-    idempotency_key: str | None = Field(
+    idempotency_key: Text | None = Field(
         default=None, max_length=100,
         description="the same key (or Idempotency-Key header) twice returns the same booking")
 
@@ -157,9 +160,31 @@ class PublicBookingOut(BaseModel):
 
 class PublicActionIn(Strict):
     action: Literal["cancel", "reschedule", "edit"]
-    slot_id: int | None = Field(default=None, description="for reschedule")
-    topic: str | None = Field(default=None, max_length=10_000, description="for edit")
-    abstract: str | None = Field(default=None, max_length=10_000, description="for edit")
+    slot_id: Id | None = Field(default=None, description="for reschedule")
+    topic: Text | None = Field(default=None, max_length=10_000, description="for edit")
+    abstract: Text | None = Field(default=None, max_length=10_000, description="for edit")
+
+
+# ---- guest session templates ------------------------------------------------------------------
+
+class TemplateText(Strict):
+    title: str = Field(max_length=10_000)
+    body: str = Field(max_length=10_000)
+
+
+class AnnouncementTemplate(TemplateText):
+    minutes_before: int = Field(description="0 is the session's start; whole days count on the slot's "
+                                            "wall clock (1440 is the same time the day before)")
+
+
+class GuestSessionTemplates(Strict):
+    """Placeholders: {speaker}, {topic}, {time}, {abstract}, {community}; the moved notice also {old_time}."""
+
+    session: TemplateText
+    announcements: list[AnnouncementTemplate] = Field(max_length=50)
+    cancellation: TemplateText = Field(description="drafted when a session is canceled after an "
+                                                   "announcement went out")
+    moved: TemplateText = Field(description="drafted when a session moves after an announcement went out")
 
 
 class SlotTakenOut(BaseModel):

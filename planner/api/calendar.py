@@ -23,7 +23,7 @@ from planner.services import calendar as calendar_service
 from planner.services import posts as post_service
 from planner.services.calendar import CalendarFilter, Entry
 from planner.state import state
-from planner.web.context import db
+from planner.web.context import checker, db
 
 
 @endpoint(bp, "/calendar", "GET", summary="Posts scheduled in a range, in the caller's timezone",
@@ -47,10 +47,12 @@ def unscheduled(user: User, query: TrayFilters):  # type: ignore[no-untyped-def]
 
 
 @endpoint(bp, "/posts/<int:post_id>/move", "POST", summary="Give a post another publish time "
-          "(an approved post stays approved)", body=MoveIn, response=CalendarItem)
+          "(an approved post stays approved; a time that breaks the posting rules is a 422)",
+          body=MoveIn, response=CalendarItem)
 def move_post(user: User, post_id: int, body: MoveIn):  # type: ignore[no-untyped-def]
     post = post_service.get_post(db(), post_id, for_change=True)
-    schedule.reschedule_post(db(), user, post, body.scheduled_at, now=state().clock.now())
+    schedule.reschedule_post(db(), user, post, body.scheduled_at, now=state().clock.now(),
+                             checker=checker())
     db().commit()
     return jsonify(item_out(_entry_of(post), user, _timezone(user)))
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from planner.api.schemas import Strict, Tag
+from planner.api.schemas import Id, Strict, Tag
 from planner.models import PostKind, PostStatus
 
 
 class TrayFilters(Strict):
     kind: PostKind | None = None
-    channel_id: int | None = Field(default=None, description="posts to this channel, by name or by "
+    channel_id: Id | None = Field(default=None, description="posts to this channel, by name or by "
                                    "a tag the channel carries")
     tag: Tag | None = None
-    author_id: int | None = None
+    author_id: Id | None = None
 
 
 class CalendarQuery(TrayFilters):

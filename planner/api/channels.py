@@ -38,7 +38,7 @@ from planner.web.context import db
 
 def kind_out(kind: type[ChannelKind]) -> dict:
     described = kind.describe()
-    helps = {s.name: s.help for s in kind.settings_schema}
+    helps = {s.name: str(s.help) for s in kind.settings_schema}
     for setting in described["settings"]:
         setting["help"] = helps[setting["name"]]
     return ChannelKindOut(**described, can_check=can_check(kind)).model_dump(

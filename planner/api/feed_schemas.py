@@ -6,32 +6,32 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from planner.api.schemas import Strict, Tag
+from planner.api.schemas import Id, Patch, Strict, Tag, Text
 from planner.models import FeedItemState
 
-Rule = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Rule = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
 
 
 class FeedIn(Strict):
-    url: str = Field(min_length=1, max_length=2000, description="a feed, or a page that announces one")
-    title_override: str = Field(default="", max_length=200)
+    url: Text = Field(min_length=1, max_length=2000, description="a feed, or a page that announces one")
+    title_override: Text = Field(default="", max_length=200)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     enabled: bool = True
     keep_rules: list[Rule] = Field(default_factory=list, max_length=50,
                                    description="keywords, or /regular expressions/")
     block_rules: list[Rule] = Field(default_factory=list, max_length=50)
-    channel_ids: list[int] = Field(default_factory=list, max_length=500,
+    channel_ids: list[Id] = Field(default_factory=list, max_length=500,
                                    description="default target channels of shares")
     auto_draft: bool = False
 
 
-class FeedPatch(Strict):
-    title_override: str | None = Field(default=None, max_length=200)
+class FeedPatch(Patch):
+    title_override: Text | None = Field(default=None, max_length=200)
     tags: list[Tag] | None = Field(default=None, max_length=50)
     enabled: bool | None = None
     keep_rules: list[Rule] | None = Field(default=None, max_length=50)
     block_rules: list[Rule] | None = Field(default=None, max_length=50)
-    channel_ids: list[int] | None = Field(default=None, max_length=500)
+    channel_ids: list[Id] | None = Field(default=None, max_length=500)
     auto_draft: bool | None = None
     paused: bool | None = Field(default=None, description="false resumes a paused feed")
 
@@ -52,7 +52,9 @@ class FeedOut(BaseModel):
     owner_id: int
     paused: bool
     consecutive_failures: int
-    last_error: str | None
+    last_error: str | None = Field(description="why the last polls failed, while they fail")
+    warning: str | None = Field(description="what the last successful poll had to recover from in a "
+                                            "malformed feed")
     interval_seconds: int
     next_check_at: AwareDatetime
     last_polled_at: AwareDatetime | None
@@ -90,17 +92,23 @@ class FeedItemOut(BaseModel):
 
 class FeedItemList(BaseModel):
     items: list[FeedItemOut]
+    next_cursor: str | None = Field(description="pass it as cursor for the next, older page; null on "
+                                                "the last page")
 
 
 class FeedItemQuery(Strict):
     state: FeedItemState | None = FeedItemState.new
-    feed_id: int | None = None
+    feed_id: Id | None = None
     tag: Tag | None = None
-    q: str | None = Field(default=None, max_length=200, description="words in the title or summary")
+    q: Text | None = Field(default=None, max_length=200,
+                           description="words that must all appear in the title or the summary's text")
+    cursor: Text | None = Field(default=None, max_length=200,
+                                description="next_cursor of the previous page; items come newest first")
+    limit: int = Field(default=100, ge=1, le=200, description="items per page")
 
 
 class BulkDismissIn(Strict):
-    item_ids: list[int] = Field(min_length=1, max_length=500)
+    item_ids: list[Id] = Field(min_length=1, max_length=500)
 
 
 class BulkDismissOut(BaseModel):

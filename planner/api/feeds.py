@@ -23,7 +23,7 @@ from planner.api.schemas import PostOut
 from planner.api.spec import endpoint
 from planner.feeds.poller import find_feed, poll_one
 from planner.models import Feed, FeedItem, User
-from planner.services import feed_items
+from planner.services import feed_items, feed_polls
 from planner.services import feeds as feed_service
 from planner.services.feeds import FeedInput
 from planner.state import state
@@ -36,7 +36,8 @@ def feed_out(feed: Feed) -> dict:
         title_override=feed.title_override, name=feed.name, tags=feed.tags, enabled=feed.enabled,
         keep_rules=feed.keep_rules, block_rules=feed.block_rules,
         channel_ids=[c.id for c in feed.channels], auto_draft=feed.auto_draft, owner_id=feed.owner_id,
-        paused=feed.paused, consecutive_failures=feed.consecutive_failures, last_error=feed.last_error,
+        paused=feed.paused, consecutive_failures=feed.consecutive_failures,
+        last_error=feed_polls.error_of(feed), warning=feed_polls.warning_of(feed),
         interval_seconds=feed.interval_seconds, next_check_at=feed.next_check_at,
         last_polled_at=feed.last_polled_at,
     ).model_dump(mode="json")
@@ -101,9 +102,9 @@ def poll_feed(user: User, feed_id: int):  # type: ignore[no-untyped-def]
 
 @endpoint(bp, "/feed-items", "GET", summary="The inbox", query=FeedItemQuery, response=FeedItemList)
 def list_items(user: User, query: FeedItemQuery):  # type: ignore[no-untyped-def]
-    found = feed_items.list_items(db(), state=query.state, feed_id=query.feed_id, tag=query.tag,
-                                  search=query.q)
-    return jsonify({"items": [item_out(i) for i in found]})
+    page = feed_items.list_items(db(), state=query.state, feed_id=query.feed_id, tag=query.tag,
+                                 search=query.q, cursor=query.cursor, limit=query.limit)
+    return jsonify({"items": [item_out(i) for i in page.items], "next_cursor": page.next_cursor})
 
 
 @endpoint(bp, "/feed-items/<int:item_id>/share", "POST",

@@ -16,9 +16,14 @@ from planner.state import state
 from planner.web.context import db, now, workspace_timezone
 
 CSV_TYPES = {"text/csv", "text/plain", "application/csv"}
+CSV_UPLOAD = {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the CSV file"}}}},
+    "text/csv": {"schema": {"type": "string"}},
+}
 
 
-@endpoint(bp, "/posts/import", "POST", query=ImportQuery, response=PostList, status=201,
+@endpoint(bp, "/posts/import", "POST", query=ImportQuery, response=PostList, status=201, upload=CSV_UPLOAD,
           summary="Import posts from a CSV file (multipart field 'file', or a text/csv body); "
                   "every row is checked and any problem refuses the whole file")
 def import_posts(user: User, query: ImportQuery):  # type: ignore[no-untyped-def]

@@ -68,7 +68,7 @@ def patch_post(user: User, post_id: int, body: PostPatch):  # type: ignore[no-un
                         channel_ids=[c.id for c in post.channels], tags=post.tags)
     changes = body.model_dump(exclude_unset=True)
     merged = PostInput(**{**current.__dict__, **changes})
-    post_service.update_post(db(), user, post, merged, now=_now())
+    post_service.update_post(db(), user, post, merged, now=_now(), checker=checker())
     db().commit()
     return jsonify(post_out(post))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import jsonify, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from planner.api.booking_schemas import (
@@ -17,13 +20,19 @@ from planner.api.bp import bp
 from planner.api.spec import endpoint
 from planner.errors import BadRequest, ValidationFailed
 from planner.models import Booking
-from planner.services import bookings, slots
-from planner.services.bookings import BookingInput, SlotTaken
+from planner.services import booking_mail, bookings, slots
+from planner.services.bookings import AlreadyBooked, BookingInput, SlotTaken
 from planner.services.rate_limits import RateLimited
 from planner.services.slots import SlotView
+from planner.state import state
 from planner.web.booking_notices import notify
 from planner.web.context import db, now
 from planner.web.public_limits import enforce
+
+
+def limited(name: str, *, write: bool) -> Callable[[], None]:
+    """The endpoint's rate limit, counted before its body is read or checked."""
+    return lambda: enforce(name, write=write)
 
 
 def public_slot_out(slot: SlotView) -> dict:  # type: ignore[type-arg]
@@ -65,41 +74,45 @@ def _slot_taken(error: SlotTaken):  # type: ignore[no-untyped-def]
 
 
 @endpoint(bp, "/public/slots", "GET", summary="Open slots a guest speaker may book (no login)",
-          role=None, response=PublicSlotList)
+          role=None, response=PublicSlotList, before=limited("public.slots", write=False))
 def public_slots(user: None):  # type: ignore[no-untyped-def]
-    enforce("public.slots", write=False)
     found = slots.open_slots(db(), now=now())
     return jsonify({"items": [public_slot_out(SlotView.of(s)) for s in found]})
 
 
 @endpoint(bp, "/public/slots/<int:slot_id>/bookings", "POST",
           summary="Book a slot (no login); 409 when it was just taken", role=None,
-          body=PublicBookingIn, response=PublicBookingOut, status=201)
+          body=PublicBookingIn, response=PublicBookingOut, status=201,
+          before=limited("public.book", write=True))
 def public_book(user: None, slot_id: int, body: PublicBookingIn):  # type: ignore[no-untyped-def]
-    enforce("public.book", write=True)
     if body.website.strip():
         raise BadRequest(_("This looks automated, so nothing was booked."))
     data = BookingInput(**body.model_dump(exclude={"website", "idempotency_key"}))
     key = request.headers.get("Idempotency-Key") or body.idempotency_key
-    booking, token, created = bookings.book(db(), slot_id, data, now=now(), idempotency_key=key)
+    booked = bookings.book(db(), slot_id, data, now=now(), idempotency_key=key,
+                           mail_link=booking_mail.configured(state().config),
+                           locale=str(get_locale()))
     db().commit()
-    if created:
+    booking, token = booked.booking, booked.token
+    if not booked.show_link:  # a repeat: the link goes only to the speaker's mailbox
+        raise AlreadyBooked(mailed=token is not None and notify(booking, "link", token=token))
+    assert token is not None
+    if booked.created:
         notify(booking, "booked", token=token)
-    return jsonify(public_booking_out(booking, token)), 201 if created else 200
+    return jsonify(public_booking_out(booking, token)), 201 if booked.created else 200
 
 
 @endpoint(bp, "/public/bookings/<token>", "GET", summary="A booking, by its private token",
-          role=None, response=PublicBookingOut)
+          role=None, response=PublicBookingOut, before=limited("public.booking", write=False))
 def public_booking(user: None, token: str):  # type: ignore[no-untyped-def]
-    enforce("public.booking", write=False)
     return jsonify(public_booking_out(bookings.by_token(db(), token), token))
 
 
 @endpoint(bp, "/public/bookings/<token>", "POST",
           summary="Cancel, reschedule or edit a booking by its private token", role=None,
-          body=PublicActionIn, response=PublicBookingOut)
+          body=PublicActionIn, response=PublicBookingOut,
+          before=limited("public.booking", write=True))
 def public_booking_action(user: None, token: str, body: PublicActionIn):  # type: ignore[no-untyped-def]
-    enforce("public.booking", write=True)
     booking = bookings.by_token(db(), token)
     if body.action == "cancel":
         bookings.cancel(db(), booking, now=now())

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
-from planner.api.schemas import Strict, Tag
+from planner.api.schemas import Id, Strict, Tag
 from planner.models import PostKind
 
 MAX_DAYS = 366
@@ -19,7 +20,7 @@ class StatsQuery(Strict):
     start: date | None = Field(default=None, description="first day, YYYY-MM-DD")
     end: date | None = Field(default=None, validate_default=True,
                              description="last day (inclusive), YYYY-MM-DD")
-    channel_id: int | None = None
+    channel_id: Id | None = None
     tag: Tag | None = None
     kind: PostKind | None = None
 
@@ -28,12 +29,12 @@ class StatsQuery(Strict):
     def _days(cls, end: date | None, info: ValidationInfo) -> date | None:
         start = info.data.get("start")
         if (start is None) != (end is None) and "start" in info.data:
-            raise ValueError("give both start and end, or neither")
+            raise ValueError(_("give both start and end, or neither"))
         if start and end:
             if end < start:
-                raise ValueError("the last day is before the first")
+                raise ValueError(_("the last day is before the first"))
             if (end - start).days + 1 > MAX_DAYS:
-                raise ValueError(f"a report covers at most {MAX_DAYS} days")
+                raise ValueError(_("a report covers at most %(days)s days", days=MAX_DAYS))
         return end
 
 
@@ -51,10 +52,23 @@ class StatsOut(BaseModel):
     posts_published: dict[str, int]
     deliveries: dict[str, int]
     deliveries_by_channel: list[dict[str, Any]]
-    punctuality: dict[str, Any]
-    rhythm: list[dict[str, Any]]
+    punctuality: dict[str, Any] = Field(
+        description="deliveries due in the period whose outcome is known (sent, failed, expired, "
+                    "unconfirmed, or still waiting past the tolerance; canceled ones do not count): "
+                    "due, sent, on_time, late, not_sent, on_time_rate = on_time / due, and the "
+                    "nearest-rank lateness percentiles of the sent ones")
+    lateness: list[dict[str, Any]] = Field(
+        description="the same due deliveries per lateness band: on_time, late_15m, late_1h, late_1d "
+                    "(each up to up_to_seconds late), later, not_sent")
+    rhythm: list[dict[str, Any]] = Field(
+        description="per channel: days with sends, sends, busiest local day, days over the daily limit, "
+                    "and too_close: sends less than min_gap_minutes after the channel's previous one")
     approval_turnaround: dict[str, Any]
     guest_sessions: dict[str, int] = Field(
-        description="bookings of slots starting in the period: booked, confirmed, held, declined, canceled")
+        description="bookings of slots starting in the period: booked, confirmed, held, declined, canceled; "
+                    "a channel or tag keeps the slots whose session goes there, a kind other than "
+                    "guest_session leaves none")
     feed_items: dict[str, int] = Field(
-        description="feed items that arrived in the period, and those triaged, shared and dismissed in it")
+        description="feed items that arrived in the period, and those triaged, shared and dismissed in it; "
+                    "a channel or tag keeps the feeds whose default channels include it, a kind does "
+                    "not narrow them")

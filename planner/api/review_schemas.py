@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from planner.api.schemas import Strict, Tag
+from planner.api.schemas import Id, Strict, Tag, Text
 from planner.models import PostKind
 
 
@@ -14,17 +14,17 @@ class PreviewIn(Strict):
     """The editor's input, saved or not; empty fields are allowed so a preview shows while typing."""
 
     kind: PostKind = PostKind.tutorial
-    title: str = Field(default="", max_length=200)
-    body: str = Field(default="", max_length=20_000, description="Markdown")
+    title: Text = Field(default="", max_length=200)
+    body: Text = Field(default="", max_length=20_000, description="Markdown")
     scheduled_at: AwareDatetime | None = None
-    channel_ids: list[int] = Field(default_factory=list, max_length=500)
+    channel_ids: list[Id] = Field(default_factory=list, max_length=500)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
-    post_id: int | None = Field(default=None, description="the post being edited, so its own "
+    post_id: Id | None = Field(default=None, description="the post being edited, so its own "
                                 "deliveries do not count against the schedule checks")
 
 
 class PreviewQuery(Strict):
-    channel_id: int | None = None
+    channel_id: Id | None = None
 
 
 class FindingOut(BaseModel):
@@ -66,7 +66,7 @@ class PreviewOut(BaseModel):
 
 
 class NewComment(Strict):
-    body: str = Field(max_length=20_000, description="at most 2000 characters once trimmed")
+    body: Text = Field(max_length=20_000, description="at most 2000 characters once trimmed")
 
 
 class ThreadEntryOut(BaseModel):

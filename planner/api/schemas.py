@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from planner.models import DeliveryStatus, PostKind, PostStatus
 
+# The largest id a row can have: PostgreSQL's integer columns hold no more (SQLite's hold 2**63 - 1).
+# A larger number cannot name anything, and must not reach the database, which would refuse it.
+MAX_ID = 2**31 - 1
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store a NUL character in text: refuse it here with the field's name.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\u0000)")
+    return value
+
+
+def _no_nul_inside(value: Any) -> Any:
+    """The same rule for every string inside a free-form value (channel settings)."""
+    if isinstance(value, str):
+        return _no_nul(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul_inside(key)
+            _no_nul_inside(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul_inside(item)
+    return value
+
+
+# Every string and id the API accepts is one of these.
+Text = Annotated[str, AfterValidator(_no_nul)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Settings = Annotated[dict[Text, object], AfterValidator(_no_nul_inside)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
 
 
@@ -15,23 +54,51 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _drop_null_alternatives(schema: dict[str, Any], model: type[Patch]) -> None:
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [])
+        if name in model.nullable or {"type": "null"} not in options:
+            continue
+        rest = [option for option in options if option != {"type": "null"}]
+        del prop["anyOf"]
+        prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+        prop.pop("default", None)
+
+
+class Patch(Strict):
+    """Changes to an object: a field left out keeps its value. ``null`` is accepted only where it
+    means something (``nullable``: clearing a post's expiry, say); elsewhere it is refused by name."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_alternatives)  # type: ignore[typeddict-item]
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null: leave the field out to keep its value")
+        return value
+
+
 class PostIn(Strict):
     kind: PostKind
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=20_000, description="Markdown")
+    title: Text = Field(min_length=1, max_length=200)
+    body: Text = Field(min_length=1, max_length=20_000, description="Markdown")
     scheduled_at: AwareDatetime | None = None
     expires_at: AwareDatetime | None = None
-    channel_ids: list[int] = Field(default_factory=list, max_length=500)
+    channel_ids: list[Id] = Field(default_factory=list, max_length=500)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
 
 
-class PostPatch(Strict):
+class PostPatch(Patch):
+    nullable = frozenset({"scheduled_at", "expires_at"})  # null unschedules, or clears the expiry
+
     kind: PostKind | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    body: str | None = Field(default=None, min_length=1, max_length=20_000)
+    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    body: Text | None = Field(default=None, min_length=1, max_length=20_000)
     scheduled_at: AwareDatetime | None = None
     expires_at: AwareDatetime | None = None
-    channel_ids: list[int] | None = Field(default=None, max_length=500)
+    channel_ids: list[Id] | None = Field(default=None, max_length=500)
     tags: list[Tag] | None = Field(default=None, max_length=50)
 
 
@@ -40,7 +107,7 @@ class PostQuery(Strict):
     end: AwareDatetime | None = None
     kind: PostKind | None = None
     status: PostStatus | None = None
-    channel_id: int | None = None
+    channel_id: Id | None = None
 
 
 class ImportQuery(Strict):
@@ -53,7 +120,7 @@ class ExportQuery(Strict):
 
 
 class CommentIn(Strict):
-    comment: str = Field(default="", max_length=2000)
+    comment: Text = Field(default="", max_length=2000)
 
 
 class ResolveIn(Strict):
@@ -109,9 +176,9 @@ SettingValue = str | int | float | bool | None
 
 
 class ChannelIn(Strict):
-    kind: str = Field(min_length=1, max_length=40, description="one of GET /channel-kinds")
-    name: str = Field(min_length=1, max_length=100)
-    settings: dict[str, object] = Field(
+    kind: Text = Field(min_length=1, max_length=40, description="one of GET /channel-kinds")
+    name: Text = Field(min_length=1, max_length=100)
+    settings: Settings = Field(
         default_factory=dict, description="per the kind's settings schema, each a single value; "
         "secret settings are write-only: stored encrypted and never returned")
     tags: list[Tag] = Field(default_factory=list, max_length=50)
@@ -121,13 +188,13 @@ class ChannelIn(Strict):
 
 
 class ChannelPatch(Strict):
-    kind: str | None = Field(default=None, description="fixed once the channel exists; only its "
+    kind: Text | None = Field(default=None, description="fixed once the channel exists; only its "
                              "current kind is accepted")
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    settings: dict[str, object] | None = Field(
+    name: Text | None = Field(default=None, min_length=1, max_length=100)
+    settings: Settings | None = Field(
         default=None, description="settings to change, each a single value; a secret setting "
         "left out, null or empty keeps its saved value")
-    clear_secrets: list[str] = Field(default_factory=list, max_length=50,
+    clear_secrets: list[Text] = Field(default_factory=list, max_length=50,
                                      description="optional secret settings whose saved value to remove")
     tags: list[Tag] | None = Field(default=None, max_length=50)
     enabled: bool | None = None
@@ -237,6 +304,8 @@ class MeOut(BaseModel):
     name: str
     role: Literal["admin", "operator", "editor"]
     timezone: str | None = Field(default=None, description="the user's own timezone, if set")
+    locale: str | None = Field(default=None, description="the user's interface language (en or "
+                               "zh_Hans_CN); null: the browser's Accept-Language decides")
     calendar_url: str | None = Field(description="the private, read-only iCalendar link; null "
                                      "until one is made (POST /me/calendar-link) or after revoking")
 

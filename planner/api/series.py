@@ -8,10 +8,13 @@ from flask import jsonify
 from flask_babel import gettext as _
 
 from planner.api.bp import bp
+from planner.api.review import finding_out
 from planner.api.schemas import CommentIn
 from planner.api.series_schemas import (
+    HeldOut,
     OccurrenceList,
     OccurrenceQuery,
+    SeriesApprovalOut,
     SeriesIn,
     SeriesList,
     SeriesOut,
@@ -23,7 +26,7 @@ from planner.models import Role, Series, User
 from planner.services import series as series_service
 from planner.services.series import SeriesInput
 from planner.state import state
-from planner.web.context import allow_self_approval, db
+from planner.web.context import allow_self_approval, checker, db
 
 MAX_RANGE = timedelta(days=366)
 
@@ -50,7 +53,7 @@ def list_series(user: User):  # type: ignore[no-untyped-def]
           body=SeriesIn, response=SeriesOut, status=201)
 def create_series(user: User, body: SeriesIn):  # type: ignore[no-untyped-def]
     series = series_service.create_series(db(), user, SeriesInput(**body.model_dump()),
-                                          now=_now(), config=state().config)
+                                          now=_now(), config=state().config, checker=checker())
     db().commit()
     return jsonify(series_out(series)), 201
 
@@ -67,7 +70,8 @@ def patch_series(user: User, series_id: int, body: SeriesPatch):  # type: ignore
     series = series_service.get_series(db(), series_id, for_change=True)
     current = series_service.input_of(series)
     merged = SeriesInput(**{**current.__dict__, **body.model_dump(exclude_unset=True)})
-    series_service.update_series(db(), user, series, merged, now=_now(), config=state().config)
+    series_service.update_series(db(), user, series, merged, now=_now(), config=state().config,
+                                 checker=checker())
     db().commit()
     return jsonify(series_out(series))
 
@@ -92,14 +96,19 @@ def end_series(user: User, series_id: int):  # type: ignore[no-untyped-def]
 
 
 @endpoint(bp, "/series/<int:series_id>/approve", "POST",
-          summary="Approve a whole series: its future occurrences, and those still to come",
-          role=Role.operator, body=CommentIn, response=SeriesOut)
+          summary="Approve a whole series: its future occurrences that pass the pre-publish checks, "
+          "and those still to come; the others stay in review and are listed in `held`",
+          role=Role.operator, body=CommentIn, response=SeriesApprovalOut)
 def approve_series(user: User, series_id: int, body: CommentIn):  # type: ignore[no-untyped-def]
     series = series_service.get_series(db(), series_id, for_change=True)
-    series_service.approve_series(db(), user, series, now=_now(),
-                                  allow_self_approval=allow_self_approval(), comment=body.comment)
+    result = series_service.approve_series(db(), user, series, now=_now(),
+                                           allow_self_approval=allow_self_approval(),
+                                           checker=checker(), comment=body.comment)
     db().commit()
-    return jsonify(series_out(series))
+    held = [HeldOut(post_id=h.post_id, title=h.title, scheduled_at=h.scheduled_at,
+                    findings=[finding_out(f) for f in h.findings]).model_dump(mode="json")
+            for h in result.held]
+    return jsonify(series_out(series) | {"approved_post_ids": result.approved, "held": held})
 
 
 @endpoint(bp, "/series/<int:series_id>/occurrences", "GET",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from planner.api.schemas import Strict, Tag
+from planner.api.review_schemas import FindingOut
+from planner.api.schemas import Id, Patch, Strict, Tag, Text
 from planner.models import PostKind, PostStatus, SeriesStatus
 
 RRULE_HELP = ("one RFC 5545 RRULE (FREQ YEARLY to HOURLY; end it with COUNT or UNTIL), evaluated "
@@ -16,29 +17,31 @@ TEXT_HELP = ("Markdown; variables {date}, {weekday}, {time}, {community} and, in
 
 class SeriesIn(Strict):
     kind: PostKind
-    title: str = Field(min_length=1, max_length=200, description=TEXT_HELP)
-    rrule: str = Field(min_length=1, max_length=500, description=RRULE_HELP)
-    timezone: str = Field(min_length=1, max_length=64, description="an IANA name: Asia/Shanghai")
+    title: Text = Field(min_length=1, max_length=200, description=TEXT_HELP)
+    rrule: Text = Field(min_length=1, max_length=500, description=RRULE_HELP)
+    timezone: Text = Field(min_length=1, max_length=64, description="an IANA name: Asia/Shanghai")
     starts_at: AwareDatetime
-    template: str = Field(default="{text}", min_length=1, max_length=20_000, description=TEXT_HELP)
-    pool: list[str] = Field(default_factory=list, max_length=100,
+    template: Text = Field(default="{text}", min_length=1, max_length=20_000, description=TEXT_HELP)
+    pool: list[Text] = Field(default_factory=list, max_length=100,
                             description="texts taken in turn: occurrence i uses pool[i mod n]")
-    channel_ids: list[int] = Field(default_factory=list, max_length=500)
+    channel_ids: list[Id] = Field(default_factory=list, max_length=500)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     expires_after_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
 
 
-class SeriesPatch(Strict):
+class SeriesPatch(Patch):
     """Edits the series and every future occurrence not edited on its own."""
 
+    nullable = frozenset({"expires_after_minutes"})  # null: occurrences never expire
+
     kind: PostKind | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    rrule: str | None = Field(default=None, min_length=1, max_length=500)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    rrule: Text | None = Field(default=None, min_length=1, max_length=500)
+    timezone: Text | None = Field(default=None, min_length=1, max_length=64)
     starts_at: AwareDatetime | None = None
-    template: str | None = Field(default=None, min_length=1, max_length=20_000)
-    pool: list[str] | None = Field(default=None, max_length=100)
-    channel_ids: list[int] | None = Field(default=None, max_length=500)
+    template: Text | None = Field(default=None, min_length=1, max_length=20_000)
+    pool: list[Text] | None = Field(default=None, max_length=100)
+    channel_ids: list[Id] | None = Field(default=None, max_length=500)
     tags: list[Tag] | None = Field(default=None, max_length=50)
     expires_after_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
 
@@ -65,6 +68,20 @@ class SeriesOut(BaseModel):
     author_id: int
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+
+class HeldOut(BaseModel):
+    """An occurrence that did not pass its pre-publish checks: it stays in review."""
+
+    post_id: int
+    title: str
+    scheduled_at: AwareDatetime
+    findings: list[FindingOut] = Field(description="each blocking finding: which target and why")
+
+
+class SeriesApprovalOut(SeriesOut):
+    approved_post_ids: list[int] = Field(description="occurrences approved now")
+    held: list[HeldOut] = Field(description="occurrences left in review by the checks")
 
 
 class SeriesList(BaseModel):

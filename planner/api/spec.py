@@ -12,7 +12,7 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 from pydantic import BaseModel
 
-from planner.api.schemas import ErrorOut
+from planner.api.schemas import MAX_ID, ErrorOut
 from planner.errors import BadRequest, ValidationFailed
 from planner.models import Role
 
@@ -27,6 +27,7 @@ class Endpoint:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
+    upload: dict[str, Any] | None = None  # a request body that is not JSON, as OpenAPI content
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -35,10 +36,12 @@ ENDPOINTS: list[Endpoint] = []
 def endpoint(
     bp: Blueprint, rule: str, method: str, *, summary: str, role: Role | None = Role.editor,
     body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None, status: int = 200,
+    response: type[BaseModel] | None = None, status: int = 200, upload: dict[str, Any] | None = None,
+    before: Callable[[], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view; it receives ``body=`` and ``query=`` already validated."""
-    spec = Endpoint(rule, method, summary, role, body, query, response, status)
+    """Register a view; it receives ``body=`` and ``query=`` already validated. ``upload`` documents
+    a body the view reads itself (a file), as the OpenAPI ``content`` of its request body."""
+    spec = Endpoint(rule, method, summary, role, body, query, response, status, upload)
     ENDPOINTS.append(spec)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,6 +49,8 @@ def endpoint(
         def wrapped(**kwargs: Any) -> Any:
             from planner.api.auth import authenticate
 
+            if before is not None:  # e.g. a public endpoint's rate limit: before any input is read
+                before()
             kwargs["user"] = authenticate(role)
             if body is not None:
                 kwargs["body"] = parse(body, _json_object())
@@ -88,10 +93,14 @@ def parse(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
 
-    def ref(model: type[BaseModel]) -> dict[str, str]:
+    def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+        """The model's schema, its nested models hoisted into components/schemas."""
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        return schema
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        schemas[model.__name__] = schema_of(model)
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
     error = {"content": {"application/json": {"schema": ref(ErrorOut)}}}
@@ -110,13 +119,15 @@ def openapi_document() -> dict[str, Any]:
             },
         }
         parameters = [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer" if converter == "int" else "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(converter)}
             for converter, name in _path_params(spec.rule)
         ]
         if spec.query is not None:
-            for name, prop in spec.query.model_json_schema().get("properties", {}).items():
-                parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
+            query = schema_of(spec.query)
+            required = set(query.get("required", []))
+            for name, prop in query.get("properties", {}).items():
+                parameters.append({"name": name, "in": "query", "required": name in required,
+                                   "schema": _query_schema(prop)})
         if parameters:
             operation["parameters"] = parameters
         if spec.body is not None:
@@ -124,6 +135,8 @@ def openapi_document() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": ref(spec.body)}},
             }
+        elif spec.upload is not None:
+            operation["requestBody"] = {"required": True, "content": spec.upload}
         if spec.role is not None:
             operation["security"] = [{"bearer": []}, {"session": []}]
         paths.setdefault(path, {})[spec.method.lower()] = operation
@@ -139,6 +152,24 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+
+
+def _path_schema(converter: str) -> dict[str, Any]:
+    if converter == "int":  # planner.web.converters.IdConverter
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return {"type": "string"}
+
+
+def _query_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent rather than null: drop the null alternative pydantic adds."""
+    prop = dict(prop)
+    options = [option for option in prop.get("anyOf", []) if option != {"type": "null"}]
+    if "anyOf" in prop:
+        del prop["anyOf"]
+        prop.update(options[0] if len(options) == 1 else {"anyOf": options})
+    if prop.get("default", ...) is None:
+        del prop["default"]
+    return prop
 
 
 def _path_params(rule: str) -> list[tuple[str, str]]:

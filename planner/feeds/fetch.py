@@ -4,6 +4,8 @@ redirects followed one hop at a time, conditional GET, and the server's wish abo
 from __future__ import annotations
 
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,8 +143,11 @@ class Fetcher:
         )
 
     def _read(self, response: requests.Response, deadline: float) -> bytes:
-        """The decompressed body, refused as soon as it passes the cap (a gzip bomb stops early)."""
+        """The decompressed body, refused as soon as it passes the cap (a gzip bomb stops early) or
+        the deadline (a body that drips in, each byte in time for the read timeout)."""
         body = bytearray()
+        late = FetchError("the feed took too long to arrive")
+        cutter = _Cutter(response, deadline)
         try:
             for chunk in response.iter_content(16 * 1024):  # decoded chunks: the cap counts what we keep
                 body.extend(chunk)
@@ -150,12 +155,53 @@ class Fetcher:
                     raise FetchError(f"the feed is larger than {self.policy.max_bytes} bytes "
                                      "(after decompression)")
                 if time.monotonic() > deadline:
-                    raise FetchError("the feed took too long to arrive")
+                    raise late
         except requests.RequestException as error:
+            if cutter.cut:
+                raise late from None
             if "timed out" in str(error).lower():
                 raise FetchError(f"no answer within {self.policy.read_timeout:g} s") from None
             raise FetchError(f"the answer broke off: {str(error).splitlines()[0][:300]}") from None
+        finally:
+            cutter.cancel()
+        if cutter.cut:
+            raise late
         return bytes(body)
+
+
+class _Cutter:
+    """Shuts the response's connection down at the deadline.
+
+    A read of a body that is not chunked waits until it has all the bytes it asked for, and each byte
+    that arrives restarts the read timeout: only cutting the connection bounds it.
+    """
+
+    def __init__(self, response: requests.Response, deadline: float) -> None:
+        self.cut = False
+        # A duplicate of the connection's descriptor, taken now: shutting it down shuts the
+        # connection down, and it cannot have been reused for another connection by then.
+        try:
+            self._socket: socket.socket | None = socket.fromfd(response.raw.fileno(), socket.AF_INET,
+                                                               socket.SOCK_STREAM)
+        except (OSError, ValueError):
+            self._socket = None
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._shut)
+        self._timer.daemon = True
+        if self._socket is not None:
+            self._timer.start()
+
+    def _shut(self) -> None:
+        self.cut = True
+        try:
+            self._socket.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+        except OSError:
+            pass  # the server closed it first
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        if self._socket is not None:
+            self._timer.join()  # never closed under a shutdown in progress
+            self._socket.close()
 
 
 def check_url(url: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -95,6 +95,8 @@ class _GuardedConnect:
                 continue
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
+        if isinstance(last, TimeoutError):  # told apart, as urllib3 does, so the error says so
+            raise ConnectTimeoutError(self, f"connecting to {host} timed out")
         raise NewConnectionError(self, f"could not connect to {host}: {last}")  # type: ignore[arg-type]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import html
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -46,8 +47,18 @@ class ParsedItem:
 
     @cached_property
     def content_hash(self) -> str:
-        text = "\x1f".join((self.title, self.link, plain_text(self.summary)))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """What the item says, to know it again when a feed re-publishes it under a new GUID and a new
+        link (tracking parameters, a changed permalink): its title and plain-text summary, folded.
+
+        An item without a summary adds its link without query or fragment, so a feed of items all
+        titled "Weekly update" keeps them apart while a re-published one with new tracking
+        parameters is still known.
+        """
+        summary = plain_text(self.summary)
+        parts = [_folded(self.title), _folded(summary)]
+        if not summary:
+            parts.append(urlsplit(self.link)._replace(query="", fragment="").geturl())
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -58,19 +69,27 @@ class ParsedFeed:
     warning: str | None  # what feedparser had to recover from, if anything
 
 
-def parse(body: bytes, base_url: str, content_type: str = "") -> ParsedFeed:
+def read(body: bytes, base_url: str, content_type: str = "") -> Any:
+    """feedparser's reading of the bytes, as planner asks for it: without feedparser's own sanitising
+    and link resolution, which :func:`sanitise` and :func:`safe_url` do once, afterwards."""
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
-    data = feedparser.parse(body, response_headers=headers, sanitize_html=False,
+    return feedparser.parse(body, response_headers=headers, sanitize_html=False,
                             resolve_relative_uris=False)
+
+
+def parse(body: bytes, base_url: str, content_type: str = "") -> ParsedFeed:
+    data = read(body, base_url, content_type)
     problem = _bozo_text(data) if data.get("bozo") else None
-    if not data.entries and (problem or not data.get("version")):
+    items = [i for i in (_item(entry, base_url) for entry in data.entries) if i is not None]
+    # A broken document that yields no usable item (a transfer cut off inside the first one) is a
+    # failure, not an empty feed; a well-formed feed without items is fine.
+    if not items and (problem or not data.get("version")):
         raise ParseError(f"not a feed that could be read: {problem}" if problem
                          else "not an RSS, Atom or RDF feed")
     feed = data.feed
     site = safe_url(feed.get("link", ""), base_url) or base_url
-    items = [_item(entry, base_url) for entry in data.entries]
     return ParsedFeed(title=_title(feed)[:200] or urlsplit(base_url).hostname or base_url,
-                      site_url=site, items=[i for i in items if i is not None], warning=problem)
+                      site_url=site, items=items, warning=problem)
 
 
 def _item(entry: Any, base_url: str) -> ParsedItem | None:
@@ -82,7 +101,8 @@ def _item(entry: Any, base_url: str) -> ParsedItem | None:
     if not (title or link or summary):
         return None
     guid = (entry.get("id") or "").strip()[:URL_MAX] or None
-    author = " ".join(entry.get("author", "").split())[:AUTHOR_MAX]
+    # Text as written; entities left in by feeds that escape inside CDATA ("A &amp; B") are decoded.
+    author = " ".join(html.unescape(entry.get("author", "")).split())[:AUTHOR_MAX]
     return ParsedItem(guid=guid, link=link, title=title or plain_text(summary)[:80] or link,
                       author=author, summary=summary, published_at=_when(entry))
 
@@ -135,3 +155,9 @@ def text(fragment: str) -> str:
 
 def plain_text(fragment: str) -> str:
     return text(fragment.replace("<", " <"))
+
+
+def _folded(value: str) -> str:
+    """Case and width folded and spacing dropped (markup changes move spaces around), so cosmetic
+    edits do not make an item new."""
+    return "".join(unicodedata.normalize("NFKC", value).casefold().split())

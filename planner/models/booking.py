@@ -45,8 +45,8 @@ class Booking(Base):
     contact: Mapped[str] = mapped_column(String(200), default="")
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default=BookingStatus.pending)
-    # SHA-256 of the manage link's token; the token itself is shown once and never stored.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The language the speaker booked in: every mail about the booking speaks it.
+    locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # The calendar file's SEQUENCE: bumped on every change so the speaker's calendar replaces it.
     ics_sequence: Mapped[int] = mapped_column(default=0)
     # From the booking form (or an Idempotency-Key header): a second identical submit is the same booking.
@@ -54,6 +54,8 @@ class Booking(Base):
     operator_message: Mapped[str] = mapped_column(Text, default="")
     session_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
     announcement_post_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Notices drafted when the session moved or was canceled after an announcement went out.
+    notice_post_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
@@ -64,3 +66,18 @@ class Booking(Base):
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+class BookingToken(Base):
+    """One private manage link of a booking, as the SHA-256 of its token (the token is never stored).
+
+    A booking keeps every link it gave out, so a repeated submit adds a link instead of breaking the
+    one already shown or mailed.
+    """
+
+    __tablename__ = "booking_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

@@ -1,4 +1,4 @@
-"""A person's own settings: the timezone their pages and calendar show times in."""
+"""A person's own settings: the language their pages speak and the timezone they show times in."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 from planner.errors import ValidationFailed
 from planner.models import User
 from planner.services import audit, workspace
+
+# The interface languages, each named in its own language (a reader finds theirs whatever the page
+# speaks). A user without one follows their browser's Accept-Language.
+LANGUAGES = {"en": "English", "zh_Hans_CN": "简体中文"}
 
 
 @cache
@@ -42,3 +46,18 @@ def set_timezone(session: Session, user: User, name: str | None, *, now: datetim
     before, user.timezone = user.timezone, name
     audit.record(session, at=now, actor=user, action="user.timezone", subject_type="user",
                  subject_id=user.id, old=before, new=name)
+
+
+def set_locale(session: Session, user: User, code: str | None, *, now: datetime) -> None:
+    """Set the user's interface language (a key of ``LANGUAGES``), or with ``None``/empty clear it
+    so their pages follow the browser's language again."""
+    code = (code or "").strip() or None
+    if code is not None and code not in LANGUAGES:
+        raise ValidationFailed(_("the settings were not saved"), {
+            "locale": _("unknown language %(code)r; choose one of %(choices)s, or leave it empty to "
+                        "follow the browser", code=code, choices=", ".join(LANGUAGES))})
+    if user.locale == code:
+        return
+    before, user.locale = user.locale, code
+    audit.record(session, at=now, actor=user, action="user.locale", subject_type="user",
+                 subject_id=user.id, old=before, new=code)

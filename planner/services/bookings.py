@@ -1,42 +1,34 @@
 """Bookings: a guest books a slot and manages it by a private link; operators confirm, decline, move.
 
 No check-then-insert decides who gets a slot: the partial unique index over active bookings does, and
-the loser of a race gets :class:`SlotTaken` with the slots still open.
+the loser of a race gets :class:`SlotTaken` with the slots still open. Every change of an existing
+booking first locks its row and reads it again, so two changes at once (two operators confirming, a
+confirmation racing the speaker's cancellation) run one after the other and the second sees the first.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
-from planner.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from planner.errors import Conflict, NotFound, PermissionDenied
 from planner.models import Booking, BookingStatus, Role, Slot, SlotState, User
 from planner.models.booking import ACTIVE
-from planner.services import audit, booking_posts, slots
+from planner.services import audit, booking_links, booking_posts, slots
+from planner.services.booking_input import BookingInput, clean, same_request
 
 GUEST = "guest"
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-LIMITS = {"name": 100, "email": 254, "topic": 200, "abstract": 5000, "bio": 2000, "contact": 200}
-
-
-@dataclass
-class BookingInput:
-    name: str
-    email: str
-    topic: str
-    abstract: str
-    bio: str = ""
-    contact: str = ""
-    answers: dict[str, str] = field(default_factory=dict)
+STATUS_WORDS = {BookingStatus.pending: _l("pending"), BookingStatus.confirmed: _l("confirmed"),
+                BookingStatus.declined: _l("declined"), BookingStatus.canceled: _l("canceled")}
+# A repeat of the very same submit this soon after the booking gets a link of its own (a lost answer,
+# a double click); later, the link goes only to the speaker's mailbox.
+REPLAY_WINDOW = timedelta(minutes=10)
 
 
 class SlotTaken(Conflict):
@@ -47,21 +39,43 @@ class SlotTaken(Conflict):
         self.open_slots = [slots.SlotView.of(slot) for slot in open_slots]
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+class AlreadyBooked(Conflict):
+    """The same booking was submitted again, too late to show its link here."""
+
+    code = "already_booked"
+
+    def __init__(self, *, mailed: bool) -> None:
+        super().__init__(
+            _("You have already booked this slot, and its private link was shown then. We have sent a "
+              "new link to your email address.") if mailed else
+            _("You have already booked this slot, and its private link was shown then. If you lost "
+              "it, please ask the organisers."))
+
+
+@dataclass
+class Booked:
+    """What a submit gave: the booking, a new manage link (``token``), and whether the booking is new.
+
+    ``show_link`` is False for a replay that may not see the link: then ``token``, if any, goes only to
+    the speaker's mailbox and the caller answers :class:`AlreadyBooked`.
+    """
+
+    booking: Booking
+    token: str | None
+    created: bool
+    show_link: bool = True
+
+
+def booking_status_label(status: str) -> str:
+    """The status as a word of the reader's language, for sentences such as "is canceled"."""
+    return str(STATUS_WORDS[BookingStatus(status)])
 
 
 # ---- queries -----------------------------------------------------------------------------------
 
 def by_token(session: Session, token: str) -> Booking:
     """The booking a manage link points at; a wrong or guessed token is simply not found."""
-    booking = None
-    if TOKEN.match(token):
-        booking = session.scalars(select(Booking).where(Booking.token_hash == hash_token(token))
-                                  .execution_options(populate_existing=True)).first()
-    if booking is None:
-        raise NotFound(_("This booking link is not valid."))
-    return booking
+    return booking_links.find(session, token)
 
 
 def get_booking(session: Session, booking_id: int) -> Booking:
@@ -76,109 +90,96 @@ def bookings_of(session: Session, slot_id: int) -> list[Booking]:
                                 .order_by(Booking.id.desc())))
 
 
-# ---- validation --------------------------------------------------------------------------------
+def _locked(session: Session, booking: Booking) -> Booking:
+    """Lock the booking's row and read it again (PostgreSQL; SQLite's writers already take turns).
 
-def _clean(data: BookingInput, slot: Slot | None) -> BookingInput:
-    questions = slot.questions if slot is not None else {}
-    cleaned = BookingInput(
-        name=data.name.strip(), email=data.email.strip().lower(), topic=data.topic.strip(),
-        abstract=data.abstract.strip(), bio=data.bio.strip(), contact=data.contact.strip(),
-        answers={k: str(v).strip() for k, v in data.answers.items()})
-    errors: dict[str, str] = {}
-    required = {"name": _("your name is required"), "topic": _("the topic is required"),
-                "abstract": _("a short abstract is required")}
-    for name in ("bio", "contact"):
-        if questions.get(name) == "required":
-            required[name] = _("this answer is required")
-    for name, message in required.items():
-        if not getattr(cleaned, name):
-            errors[name] = message
-    if "email" not in errors and not EMAIL.match(cleaned.email):
-        errors["email"] = _("an email address such as name@example.com is required")
-    for name, limit in LIMITS.items():
-        if name not in errors and len(getattr(cleaned, name)) > limit:
-            errors[name] = _("at most %(limit)s characters", limit=limit)
-    extra = {item["name"]: item for item in questions.get("extra", [])}
-    answers = {}
-    for name, item in extra.items():
-        value = cleaned.answers.get(name, "")
-        if item.get("required") and not value:
-            errors[name] = _("this answer is required")
-        elif len(value) > 2000:
-            errors[name] = _("at most %(limit)s characters", limit=2000)
-        elif value:
-            answers[name] = value
-    cleaned.answers = answers
-    if errors:
-        raise ValidationFailed(_("the booking was not made"), errors)
-    return cleaned
+    The slot is not joined in: after waiting for the lock, PostgreSQL rechecks a join against the
+    slot row it first read, so a booking just moved would come back without its slot.
+    """
+    return session.scalars(select(Booking).where(Booking.id == booking.id)
+                           .options(lazyload(Booking.slot)).with_for_update()
+                           .execution_options(populate_existing=True)).one()
 
 
-def _replay(session: Session, slot_id: int, email: str, key: str | None) -> Booking | None:
-    if not key:
+def _replay(session: Session, slot_id: int, cleaned: BookingInput, key: str | None) -> Booking | None:
+    """The active booking this submit repeats: the same email with the same form key or details."""
+    found = session.scalars(select(Booking).where(
+        Booking.slot_id == slot_id, Booking.email == cleaned.email, Booking.status.in_(ACTIVE))).first()
+    if found is None:
         return None
-    return session.scalars(select(Booking).where(
-        Booking.slot_id == slot_id, Booking.email == email, Booking.idempotency_key == key,
-        Booking.status.in_(ACTIVE))).first()
+    return found if (key is not None and found.idempotency_key == key) or same_request(
+        found, cleaned) else None
 
 
 # ---- guest side --------------------------------------------------------------------------------
 
 def book(session: Session, slot_id: int, data: BookingInput, *, now: datetime,
-         idempotency_key: str | None = None) -> tuple[Booking, str, bool]:
-    """Book a slot; returns the booking, its manage token (shown once) and whether it is new.
+         idempotency_key: str | None = None, same_client: bool = False, mail_link: bool = False,
+         locale: str = "en") -> Booked:
+    """Book a slot. The same submit twice is one booking, and the link already given keeps working.
 
-    The same person submitting the same form twice gets the one booking back, with a fresh link.
+    A repeat gets a link of its own when it comes from the browser that booked (``same_client``) or
+    repeats every detail within :data:`REPLAY_WINDOW`; otherwise only the speaker's mailbox gets one
+    (``mail_link``, when mail is set up). Someone who knows the slot, the email and the form key but
+    not the rest learns nothing: to them the slot is simply taken.
     """
     slot = session.get(Slot, slot_id)
-    cleaned = _clean(data, slot)
+    cleaned = clean(data, slot)
     key = (idempotency_key or "").strip()[:100] or None
-    token = secrets.token_urlsafe(32)
-    existing = _replay(session, slot_id, cleaned.email, key)
+    existing = _replay(session, slot_id, cleaned, key)
     if existing is not None:
-        return _rotated(session, existing, token, now), token, False
+        return _replayed(session, existing, cleaned, now, same_client and key is not None
+                         and existing.idempotency_key == key, mail_link)
     if slot is None or not slot.bookable(now):
         raise NotFound(_("This slot does not exist or is not open for booking."))
     booking = Booking(
         slot_id=slot.id, name=cleaned.name, email=cleaned.email, topic=cleaned.topic,
         abstract=cleaned.abstract, bio=cleaned.bio, contact=cleaned.contact,
-        answers=cleaned.answers, status=BookingStatus.pending, token_hash=hash_token(token),
+        answers=cleaned.answers, status=BookingStatus.pending, locale=locale[:16],
         ics_sequence=0, idempotency_key=key, created_at=now, updated_at=now)
     try:
         with session.begin_nested():
             session.add(booking)
             session.flush()
-    except IntegrityError:
-        existing = _replay(session, slot_id, cleaned.email, key)
+    except IntegrityError:  # someone holds the slot: perhaps this very speaker, a moment ago
+        existing = _replay(session, slot_id, cleaned, key)
         if existing is not None:
-            return _rotated(session, existing, token, now), token, False
+            return _replayed(session, existing, cleaned, now, same_client and key is not None
+                             and existing.idempotency_key == key, mail_link)
         raise SlotTaken(slots.open_slots(session, now=now)) from None
     booking.slot = slot
+    token = booking_links.issue(session, booking, now=now)
     audit.record(session, at=now, actor=GUEST, action="booking.create", subject_type="booking",
                  subject_id=booking.id, slot_id=slot.id)
     if not slot.requires_confirmation:
         author = session.get(User, slot.created_by_id)
         assert author is not None
         _confirm(session, author, booking, "", now)
-    return booking, token, True
+    return Booked(booking, token, True)
 
 
-def _rotated(session: Session, booking: Booking, token: str, now: datetime) -> Booking:
-    booking.token_hash = hash_token(token)
-    booking.updated_at = now
+def _replayed(session: Session, booking: Booking, cleaned: BookingInput, now: datetime,
+              same_client: bool, mail_link: bool) -> Booked:
+    exact = same_request(booking, cleaned)
+    if not same_client and not exact:
+        raise SlotTaken(slots.open_slots(session, now=now))
+    show = same_client or now - booking.created_at <= REPLAY_WINDOW
+    token = booking_links.issue(session, booking, now=now) if show or mail_link else None
     audit.record(session, at=now, actor=GUEST, action="booking.resubmit", subject_type="booking",
-                 subject_id=booking.id)
-    return booking
+                 subject_id=booking.id, link="shown" if show and token else
+                 "mailed" if token else "none")
+    return Booked(booking, token, False, show_link=show and token is not None)
 
 
 def edit(session: Session, booking: Booking, *, topic: str, abstract: str, now: datetime) -> Booking:
     """The speaker changes topic and abstract, until the organisers confirm."""
+    booking = _locked(session, booking)
     if booking.status != BookingStatus.pending:
         raise Conflict(_("Your booking is %(status)s; the topic can no longer be changed here.",
-                         status=booking.status))
-    cleaned = _clean(BookingInput(name=booking.name, email=booking.email, topic=topic,
-                                  abstract=abstract, bio=booking.bio, contact=booking.contact,
-                                  answers=booking.answers), None)
+                         status=booking_status_label(booking.status)))
+    cleaned = clean(BookingInput(name=booking.name, email=booking.email, topic=topic,
+                                 abstract=abstract, bio=booking.bio, contact=booking.contact,
+                                 answers=booking.answers), None)
     booking.topic, booking.abstract = cleaned.topic, cleaned.abstract
     _changed(session, booking, GUEST, "booking.edit", now)
     return booking
@@ -188,8 +189,10 @@ def reschedule(session: Session, booking: Booking, slot_id: int, *, now: datetim
                actor: User | str = GUEST) -> Booking:
     """Move the booking to another open slot: by the speaker within the booking window, or by an
     operator to any open future slot. A confirmed booking's posts move with it."""
+    booking = _locked(session, booking)
     if not booking.active:
-        raise Conflict(_("This booking is %(status)s; it cannot be moved.", status=booking.status))
+        raise Conflict(_("This booking is %(status)s; it cannot be moved.",
+                         status=booking_status_label(booking.status)))
     target = session.get(Slot, slot_id)
     by_operator = isinstance(actor, User)
     usable = target is not None and (
@@ -209,14 +212,16 @@ def reschedule(session: Session, booking: Booking, slot_id: int, *, now: datetim
         raise SlotTaken(slots.open_slots(session, now=now)) from None
     booking.slot = target
     if booking.status == BookingStatus.confirmed:
-        booking_posts.move(session, booking, old_slot, now=now)
+        booking_posts.move(session, booking, old_slot, actor=actor, now=now)
     _changed(session, booking, actor, "booking.reschedule", now, slot_before=old_slot.id)
     return booking
 
 
 def cancel(session: Session, booking: Booking, *, now: datetime) -> Booking:
+    booking = _locked(session, booking)
     if not booking.active:
-        raise Conflict(_("This booking is already %(status)s.", status=booking.status))
+        raise Conflict(_("This booking is already %(status)s.",
+                         status=booking_status_label(booking.status)))
     return _withdraw(session, booking, BookingStatus.canceled, GUEST, "booking.cancel", now)
 
 
@@ -225,18 +230,20 @@ def cancel(session: Session, booking: Booking, *, now: datetime) -> Booking:
 def confirm(session: Session, user: User, booking: Booking, *, message: str = "",
             now: datetime) -> Booking:
     _require_operator(user)
+    booking = _locked(session, booking)
     if booking.status != BookingStatus.pending:
         raise Conflict(_("booking %(id)s is %(status)s; only pending bookings can be confirmed",
-                         id=booking.id, status=booking.status))
+                         id=booking.id, status=booking_status_label(booking.status)))
     return _confirm(session, user, booking, message, now)
 
 
 def decline(session: Session, user: User, booking: Booking, *, message: str = "",
             now: datetime) -> Booking:
     _require_operator(user)
+    booking = _locked(session, booking)
     if not booking.active:
         raise Conflict(_("booking %(id)s is %(status)s; it cannot be declined",
-                         id=booking.id, status=booking.status))
+                         id=booking.id, status=booking_status_label(booking.status)))
     booking.operator_message = message.strip()[:2000]
     return _withdraw(session, booking, BookingStatus.declined, user, "booking.decline", now)
 
@@ -261,7 +268,7 @@ def _withdraw(session: Session, booking: Booking, to: BookingStatus, actor: User
     booking.status = to
     booking.canceled_at = now
     if was_confirmed:
-        booking_posts.withdraw(session, booking, now=now)
+        booking_posts.withdraw(session, booking, actor=actor, now=now)
     _changed(session, booking, actor, action, now)
     return booking
 

@@ -211,6 +211,24 @@ def _latest(session: Session, statuses: tuple[str, ...], when: Any,
 
 # ---- validation ---------------------------------------------------------------------------------
 
+def check_targets(session: Session, channel_ids: list[int], tags: list[str],
+                  errors: dict[str, str]) -> list[Channel]:
+    """The channels a post, series or feed names, in the order given; unknown ids and malformed
+    tags are noted in ``errors`` under ``channel_ids`` and ``tags``."""
+    bad_tags = [tag for tag in tags if not TAG.match(tag)]
+    if bad_tags:
+        errors["tags"] = _("not a tag: %(tags)s (lower-case letters, digits, - and _, at most 50)",
+                           tags=", ".join(map(repr, bad_tags)))
+    ids = list(dict.fromkeys(channel_ids))
+    if not ids:
+        return []
+    found = {c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(ids)))}
+    missing = [channel_id for channel_id in ids if channel_id not in found]
+    if missing:
+        errors["channel_ids"] = _("unknown channel id(s): %(ids)s", ids=", ".join(map(str, sorted(missing))))
+    return [found[channel_id] for channel_id in ids if channel_id in found]
+
+
 def _check_common(errors: dict[str, str], name: str, tags: list[str],
                   rate: int | None) -> str:
     name = name.strip()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,9 @@ from planner.registry import Registry
 from planner.services import workspace
 from planner.services.previews import Draft, Rendering, render_all
 from planner.services.workspace import PostingRules
+
+if TYPE_CHECKING:
+    from planner.state import PlannerState
 
 Severity = Literal["error", "warning"]
 # Deliveries that stand for a post really going (or gone) out to a channel.
@@ -87,8 +90,34 @@ class Checker:
         """Refuse (422) when an error remains; each finding becomes one of the error's fields."""
         errors = [f for f in self.run(session, Draft.of(post, targets)) if f.blocking]
         if errors:
-            raise ValidationFailed(_("the post did not pass its pre-publish checks"),
-                                   {f.field: f.message for f in errors})
+            raise ChecksFailed(errors)
+
+    def require_schedule_clear(self, session: Session, post: Post, targets: list[Channel],
+                               scheduled_at: datetime) -> None:
+        """Refuse (422) moving ``post`` to ``scheduled_at`` when that breaks the posting rules
+        (posts a day, minutes between posts): the checks a move re-runs, as only the time changes."""
+        draft = replace(Draft.of(post, targets), scheduled_at=scheduled_at)
+        errors = [f for f in schedule_findings(session, draft, workspace.posting_rules(session),
+                                               self.timezone(session)) if f.blocking]
+        if errors:
+            raise ChecksFailed(errors, _("the new time breaks the community's posting rules"))
+
+
+class ChecksFailed(ValidationFailed):
+    """Approval refused by the pre-publish checks; ``findings`` are the blocking ones."""
+
+    def __init__(self, findings: list[Finding], message: str | None = None) -> None:
+        super().__init__(message or _("the post did not pass its pre-publish checks"),
+                         {f.field: f.message for f in findings})
+        self.findings = findings
+
+
+def checker_for(st: PlannerState, session: Session) -> Checker:
+    """The checks with this installation's channel kinds and the workspace's community name, for
+    work done outside a request (the dispatcher materialising series, the demo)."""
+    community = workspace.get(session, "community_name", st.config["COMMUNITY_NAME"])
+    return Checker(st.registry, ChannelContext(instance_path=st.instance_path,
+                                               community_name=community), st.config["TIMEZONE"])
 
 
 # ---- the post as a whole -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from planner.errors import ValidationFailed
@@ -22,6 +22,8 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HORIZON_DAYS = 60
 LEAD = timedelta(minutes=30)  # leave a reviewer some time before the slot
 SLOT = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# The PostgreSQL advisory lock key of the posting schedule: "plnrslts" in ASCII, a bigint.
+SLOTS_LOCK = 0x706C_6E72_736C_7473
 
 
 def parse_schedule(text: str) -> dict[int, list[time]]:
@@ -63,10 +65,18 @@ def next_free_slot(session: Session, schedule: dict[int, list[time]], tz: ZoneIn
     return None
 
 
+def hold_the_schedule(session: Session) -> None:
+    """Take the posting schedule until this transaction ends, so two feeds recorded at once (by poll
+    threads, several dispatchers or a "poll now") never choose the same free slot. SQLite needs
+    nothing: its write transactions (``BEGIN IMMEDIATE``) already run one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SLOTS_LOCK)))
+
+
 def draft_matching(session: Session, feed: Feed, items: list[FeedItem], *, now: datetime,
                    config: dict[str, Any]) -> int:
     owner = session.get(User, feed.owner_id)
-    if owner is None or not owner.active:
+    if owner is None or not owner.active or not items:
         return 0
     try:
         schedule = parse_schedule(config["FEED_SHARE_SCHEDULE"])
@@ -74,6 +84,7 @@ def draft_matching(session: Session, feed: Feed, items: list[FeedItem], *, now: 
         log.error("FEED_SHARE_SCHEDULE is not a schedule (%s); no automatic drafts", error)
         return 0
     tz = ZoneInfo(workspace.get(session, "timezone", config["TIMEZONE"]))
+    hold_the_schedule(session)
     drafted = 0
     for item in items:  # admitted by the feed's keep rules, which automatic drafts require
         slot = next_free_slot(session, schedule, tz, now)

@@ -1,9 +1,12 @@
 """Recording a poll's outcome on its feed: items, validators, the adapted interval, backoff and pause.
 
 The interval follows how often the feed publishes (half the recent gap between items), within the
-workspace bounds; a server's Cache-Control max-age and Retry-After push the next look further out.
-Failures back off exponentially and, after ``FEED_MAX_FAILURES`` in a row, pause the feed with the
-error shown until someone resumes it.
+workspace bounds; a server's Cache-Control max-age and Retry-After push the next look further out,
+never past the longest interval. Failures back off exponentially and, after ``FEED_MAX_FAILURES`` in a
+row, pause the feed with the error shown until someone resumes it.
+
+``last_error`` holds what went wrong at the last poll: with failures counted, the error; after a
+success, what feedparser had to recover from in a malformed feed (see :func:`warning_of`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,16 @@ def bounds(config: dict[str, Any]) -> tuple[float, float]:
     return 60.0 * int(config["FEED_MIN_INTERVAL_MINUTES"]), 60.0 * int(config["FEED_MAX_INTERVAL_MINUTES"])
 
 
+def warning_of(feed: Feed) -> str | None:
+    """What the last successful poll had to recover from, if anything."""
+    return feed.last_error if feed.consecutive_failures == 0 else None
+
+
+def error_of(feed: Feed) -> str | None:
+    """Why the last poll failed, while the feed is failing."""
+    return feed.last_error if feed.consecutive_failures else None
+
+
 def record_success(session: Session, feed: Feed, fetched: FetchResult, parsed: ParsedFeed, *,
                    now: datetime, config: dict[str, Any]) -> PollResult:
     added = store(session, feed, parsed.items, now=now, first_poll_keep=int(config["FEED_FIRST_POLL_KEEP"]))
@@ -50,12 +63,15 @@ def record_success(session: Session, feed: Feed, fetched: FetchResult, parsed: P
     else:
         interval = feed.interval_seconds * (0.5 if added else 1.5)
     _succeeded(feed, fetched, interval, now=now, config=config)
+    feed.last_error = parsed.warning[:2000] if parsed.warning else None
     return PollResult(feed.id, new=len(added), drafted=drafted)
 
 
 def record_not_modified(session: Session, feed: Feed, fetched: FetchResult, *, now: datetime,
                         config: dict[str, Any]) -> PollResult:
+    warned = warning_of(feed)  # the document has not changed, nor what was wrong with it
     _succeeded(feed, fetched, feed.interval_seconds * 1.25, now=now, config=config)
+    feed.last_error = warned
     return PollResult(feed.id, not_modified=True)
 
 
@@ -63,7 +79,7 @@ def _succeeded(feed: Feed, fetched: FetchResult, interval: float, *, now: dateti
                config: dict[str, Any]) -> None:
     low, high = bounds(config)
     feed.interval_seconds = int(min(high, max(low, interval)))
-    wait = max(feed.interval_seconds, min(high, fetched.max_age or 0), fetched.retry_after or 0)
+    wait = max(feed.interval_seconds, min(high, max(fetched.max_age or 0, fetched.retry_after or 0)))
     feed.next_check_at = now + timedelta(seconds=wait)
     feed.etag = (fetched.etag or feed.etag or "")[:500] or None
     feed.last_modified = (fetched.last_modified or feed.last_modified or "")[:100] or None
@@ -78,7 +94,7 @@ def record_failure(session: Session, feed: Feed, error: str, *, now: datetime, c
     feed.consecutive_failures += 1
     feed.last_error = error[:2000]
     backoff = min(high, low * 2 ** (feed.consecutive_failures - 1))
-    feed.next_check_at = now + timedelta(seconds=max(backoff, retry_after or 0))
+    feed.next_check_at = now + timedelta(seconds=max(backoff, min(high, retry_after or 0)))
     if feed.consecutive_failures >= int(config["FEED_MAX_FAILURES"]) and not feed.paused:
         feed.paused = True
         audit.record(session, at=now, actor="feed poller", action="feed.pause", subject_type="feed",

@@ -21,7 +21,7 @@ from planner.feeds.fetch import FetchError, check_url
 from planner.feeds.rules import rule_problem
 from planner.models import Channel, Feed, Role, User
 from planner.services import audit, feed_polls
-from planner.services.posts import TAG
+from planner.services.channels import TAG, check_targets
 
 TITLE_MAX = 200
 RULES_MAX = 50
@@ -93,10 +93,6 @@ def _validate(session: Session, user: User, data: FeedInput, feed: Feed | None) 
     errors: dict[str, str] = {}
     if len(data.title_override.strip()) > TITLE_MAX:
         errors["title_override"] = _("at most %(limit)s characters", limit=TITLE_MAX)
-    bad_tags = [t for t in data.tags if not TAG.match(t)]
-    if bad_tags:
-        errors["tags"] = _("not a tag: %(tags)s (lower-case letters, digits, - and _, at most 50)",
-                           tags=", ".join(map(repr, bad_tags)))
     for name in ("keep_rules", "block_rules"):
         rules = getattr(data, name)
         problems = [f"{rule!r}: {problem}" for rule in rules if (problem := rule_problem(rule))]
@@ -104,19 +100,13 @@ def _validate(session: Session, user: User, data: FeedInput, feed: Feed | None) 
             problems.append(_("at most %(limit)s rules", limit=RULES_MAX))
         if problems:
             errors[name] = "; ".join(problems)
-    channels: list[Channel] = []
-    ids = list(dict.fromkeys(data.channel_ids))
-    if ids:
-        channels = list(session.scalars(select(Channel).where(Channel.id.in_(ids))))
-        missing = sorted(set(ids) - {c.id for c in channels})
-        if missing:
-            errors["channel_ids"] = _("unknown channel id(s): %(ids)s", ids=", ".join(map(str, missing)))
+    channels = check_targets(session, data.channel_ids, data.tags, errors)
     if data.auto_draft and not (feed is not None and feed.auto_draft):
         if not user.has_role(Role.operator):
             errors["auto_draft"] = _("only operators may turn on automatic drafts")
         elif not data.keep_rules:
             errors["auto_draft"] = _("automatic drafts need at least one keep rule to match items")
-        elif not ids:
+        elif not data.channel_ids:
             errors["auto_draft"] = _("automatic drafts need default channels")
     if errors:
         raise ValidationFailed(_("the feed was not saved"), errors)
@@ -182,6 +172,7 @@ def resume(feed: Feed, *, now: datetime) -> None:
     """A paused feed is looked at again now, its failures forgotten."""
     feed.paused = False
     feed.consecutive_failures = 0
+    feed.last_error = None
     feed.next_check_at = now
 
 

@@ -7,7 +7,6 @@ not approved by its publish time becomes expired instead of going out.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -29,13 +28,13 @@ from planner.models import (
     User,
 )
 from planner.services import audit, deliveries
+from planner.services.channels import check_targets
 
 if TYPE_CHECKING:
     from planner.services.checks import Checker
 
 TITLE_MAX = 200
 BODY_MAX = 20_000
-TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 
 EDITABLE = (PostStatus.draft, PostStatus.in_review, PostStatus.approved, PostStatus.expired)
 CANCELABLE = (PostStatus.draft, PostStatus.in_review, PostStatus.approved, PostStatus.expired)
@@ -161,18 +160,7 @@ def _validate(session: Session, data: PostInput, now: datetime) -> list[Channel]
             errors["expires_at"] = _("an expiry needs a publish time")
         elif "scheduled_at" not in errors and data.expires_at <= data.scheduled_at:
             errors["expires_at"] = _("the expiry must be after the publish time")
-    bad_tags = [tag for tag in data.tags if not TAG.match(tag)]
-    if bad_tags:
-        errors["tags"] = _("not a tag: %(tags)s (lower-case letters, digits, - and _, at most 50)",
-                           tags=", ".join(map(repr, bad_tags)))
-    channels: list[Channel] = []
-    ids = list(dict.fromkeys(data.channel_ids))
-    if ids:
-        channels = list(session.scalars(select(Channel).where(Channel.id.in_(ids))))
-        missing = sorted(set(ids) - {c.id for c in channels})
-        if missing:
-            errors["channel_ids"] = _("unknown channel id(s): %(ids)s",
-                                      ids=", ".join(map(str, missing)))
+    channels = check_targets(session, data.channel_ids, data.tags, errors)
     if errors:
         raise ValidationFailed(_("the post was not saved"), errors)
     return channels
@@ -235,9 +223,11 @@ def create_post(session: Session, author: User, data: PostInput, *, now: datetim
 
 
 def update_post(session: Session, user: User, post: Post, data: PostInput, *, now: datetime,
-                detach: bool = True) -> Post:
+                detach: bool = True, checker: Checker | None = None) -> Post:
     """Change a post. An occurrence of a series changed here becomes detached: later edits of the
-    whole series leave it alone (the series passes ``detach=False`` when it rewrites its own)."""
+    whole series leave it alone (the series passes ``detach=False`` when it rewrites its own).
+    With ``checker`` (people editing: web, API), an approved post whose time alone moves is
+    checked against the posting rules at its new time, as a move on the calendar is."""
     if not can_edit(user, post):
         _deny(user, post, "edit")
     channels = _validate(session, data, now)
@@ -245,6 +235,10 @@ def update_post(session: Session, user: User, post: Post, data: PostInput, *, no
     targets_changed = sorted(c.id for c in post.channels) != sorted(c.id for c in channels) or sorted(
         post.tags
     ) != sorted(set(data.tags))
+    if (checker is not None and post.status == PostStatus.approved and data.scheduled_at is not None
+            and data.scheduled_at != post.scheduled_at and not (content_changed or targets_changed)):
+        checker.require_schedule_clear(session, post, resolve_targets(session, post),
+                                       data.scheduled_at)
     _apply(session, post, data, channels)
     post.updated_at = now
     if post.series_id is not None and detach:
@@ -378,4 +372,7 @@ def _deny(user: User, post: Post, verb: str, allow_self_approval: bool = False) 
                         id=post.id, status=post.status),
         }
         raise Conflict(too_late[verb])
+    if verb == "cancel" and post.status == PostStatus.approved:
+        raise PermissionDenied(_("post %(id)s is approved; only an operator may cancel it",
+                                 id=post.id))
     raise PermissionDenied(_("you may not change post %(id)s", id=post.id))

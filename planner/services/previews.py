@@ -74,7 +74,7 @@ def render(draft: Draft, channel: Channel, registry: Registry, context: ChannelC
         return Rendering(channel, channel.kind, None)
     kind_class = registry.get(channel.kind)
     settings = dict(channel.settings)
-    rendering = Rendering(channel, kind_class.label, kind_class.limits_for(settings),
+    rendering = Rendering(channel, str(kind_class.label), kind_class.limits_for(settings),
                           kind_class.capabilities_for(settings).titles)
     try:
         rendering.messages = kind_class(settings, context).render(

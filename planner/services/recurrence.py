@@ -8,7 +8,8 @@ of its start, so daylight-saving changes keep 08:00 at 08:00. Two local times ne
 - a time that happens twice when the clocks go back (01:30 on a fall-back night) is the first one.
 
 Occurrences are numbered by their position in the rule (0, 1, 2, …), so the pool text an occurrence
-gets never depends on which posts exist.
+gets never depends on which posts exist. ``{weekday}`` and ``{date}`` are written in the series'
+language (星期一 and 2026年11月23日 in Chinese, Monday and November 23, 2026 in English).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from dateutil.rrule import rrule, rrulestr
 from flask_babel import gettext as _
 
 VARIABLES = ("date", "weekday", "time", "community", "text")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DEFAULT_LANGUAGE = "en"
 FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY")
 RULE_EXAMPLE = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
 _UTC_UNTIL = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
@@ -181,11 +184,23 @@ def uses_text(template: str) -> bool:
     return any(field == "text" for _lit, field, _spec, _conv in string.Formatter().parse(template))
 
 
-def render(text: str, occurrence: Occurrence, community: str, pool_text: str = "") -> str:
+@lru_cache(maxsize=64)
+def locale_of(language: str | None) -> Locale:
+    """The Babel locale of a language code such as ``zh_Hans_CN`` or ``zh-CN``; English when the
+    code is empty or unknown, so a stray value never stops a series."""
+    try:
+        return Locale.parse((language or DEFAULT_LANGUAGE).replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse(DEFAULT_LANGUAGE)
+
+
+def render(text: str, occurrence: Occurrence, community: str, pool_text: str = "",
+           language: str | None = DEFAULT_LANGUAGE) -> str:
     local = occurrence.local
+    locale = locale_of(language)
     return text.format_map({
-        "date": local.date().isoformat(),
-        "weekday": WEEKDAYS[local.weekday()],
+        "date": format_date(local.date(), "long", locale=locale),
+        "weekday": format_date(local.date(), "EEEE", locale=locale),
         "time": local.strftime("%H:%M"),
         "community": community,
         "text": pool_text,
@@ -193,8 +208,9 @@ def render(text: str, occurrence: Occurrence, community: str, pool_text: str = "
 
 
 def render_occurrence(title: str, template: str, pool: list[str], occurrence: Occurrence,
-                      community: str) -> tuple[str, str]:
+                      community: str, language: str | None = DEFAULT_LANGUAGE) -> tuple[str, str]:
     """The title and body of one occurrence: occurrence i takes pool[i mod len(pool)]."""
     entry = pool[occurrence.index % len(pool)] if pool else ""
-    text = render(entry, occurrence, community)
-    return render(title, occurrence, community), render(template, occurrence, community, text)
+    text = render(entry, occurrence, community, language=language)
+    return (render(title, occurrence, community, language=language),
+            render(template, occurrence, community, text, language))

@@ -1,14 +1,21 @@
-"""Periods for reports: local days in the workspace's timezone, and the SQL that measures time spans."""
+"""Periods for reports: local days in the workspace's timezone, and the SQL that measures time spans
+and their percentiles."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Float, case, cast, extract, func
+from sqlalchemy import Date, Float, Select, case, cast, extract, func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
+
+# Nearest-rank percentiles: the p-th percentile of n values is the ceil(p·n)-th smallest, so every
+# figure is a value that was actually measured.
+PERCENTILES = (0.5, 0.9, 0.99)
 
 
 @dataclass(frozen=True)
@@ -103,3 +110,14 @@ def local_day(dialect: str, moment: ColumnElement, period: Period) -> ColumnElem
         return shifted[0]
     return case(*((moment < start, day) for (start, _), day in zip(steps[1:], shifted, strict=False)),
                 else_=shifted[-1])
+
+
+def percentiles(session: Session, value: ColumnElement[float],
+                base: Select[Any]) -> dict[float, float | None]:
+    """``value``'s nearest-rank percentiles over ``base``'s rows (the smallest value whose cumulative
+    share reaches p), computed by the database in one sort; None where there are no rows."""
+    ranked = base.with_only_columns(
+        value.label("value"), func.cume_dist().over(order_by=value).label("share")).subquery()
+    found = session.execute(select(
+        *(func.min(case((ranked.c.share >= p, ranked.c.value))) for p in PERCENTILES))).one()
+    return dict(zip(PERCENTILES, found, strict=True))

@@ -1,64 +1,22 @@
 """The figures operators report, each computed by the database with grouped queries.
 
 Deliveries count in the period their due time falls in; posts in the period they were published;
-reviews in the period they were decided. Percentiles are nearest-rank: the p-th percentile of n
-values is the ceil(p·n)-th smallest, so every figure is a value that was actually measured.
+reviews in the period they were decided. Percentiles are nearest-rank (report_periods).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, func, literal, select
+from sqlalchemy import Integer, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from planner.models import Channel, ChannelTag, Delivery, DeliveryStatus, Post, PostStatus, Review
-from planner.services import report_activity
-from planner.services.report_periods import Period, local_day, seconds_between
-
-PERCENTILES = (0.5, 0.9, 0.99)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Narrows every figure to one channel, the channels carrying a tag, and/or one post kind."""
-
-    channel_id: int | None = None
-    tag: str | None = None
-    kind: str | None = None
-
-    def deliveries(self, query: Select[Any]) -> Select[Any]:
-        if self.channel_id is not None:
-            query = query.where(Delivery.channel_id == self.channel_id)
-        if self.tag:
-            tagged = select(ChannelTag.channel_id).where(ChannelTag.tag == self.tag)
-            query = query.where(Delivery.channel_id.in_(tagged))
-        if self.kind:
-            query = query.where(Delivery.post_id.in_(select(Post.id).where(Post.kind == self.kind)))
-        return query
-
-    def posts(self, query: Select[Any]) -> Select[Any]:
-        if self.kind:
-            query = query.where(Post.kind == self.kind)
-        if self.channel_id is not None or self.tag:
-            query = query.where(Post.id.in_(self.deliveries(select(Delivery.post_id))))
-        return query
-
-
-def percentiles(session: Session, value: ColumnElement[float], base: Select[Any], *,
-                within: float = 0) -> tuple[int, int, dict[float, float | None]]:
-    """How many rows ``base`` has, how many of them have ``value`` ≤ ``within``, and the value's
-    nearest-rank percentiles (the smallest value whose cumulative share reaches p): one sort."""
-    ranked = base.with_only_columns(
-        value.label("value"), func.cume_dist().over(order_by=value).label("share")).subquery()
-    count, inside, *found = session.execute(select(
-        func.count(), func.coalesce(func.sum(case((ranked.c.value <= within, 1), else_=0)), 0),
-        *(func.min(case((ranked.c.share >= p, ranked.c.value))) for p in PERCENTILES),
-    )).one()
-    return count, inside, dict(zip(PERCENTILES, found, strict=True))
+from planner.models import Channel, Delivery, DeliveryStatus, Post, PostStatus, Review
+from planner.services import report_activity, report_punctuality
+from planner.services.report_periods import Period, local_day, percentiles, seconds_between
+from planner.services.report_scope import Scope
 
 
 def _dialect(session: Session) -> str:
@@ -71,12 +29,15 @@ def _due_in(period: Period) -> ColumnElement[bool]:
 
 def deliveries_by_channel(session: Session, period: Period, scope: Scope) -> list[dict[str, Any]]:
     """Per channel: how many deliveries were due, and how each ended (or stands)."""
-    query = scope.deliveries(
-        select(Channel.id, Channel.name, Delivery.status, func.count(Delivery.id))
-        .join(Channel, Channel.id == Delivery.channel_id)
+    # Counted first, named after: joined to the channels, SQLite would walk the period's deliveries
+    # once per channel in scope.
+    counted = scope.deliveries(
+        select(Delivery.channel_id, Delivery.status, func.count(Delivery.id).label("count"))
         .where(_due_in(period))
-        .group_by(Channel.id, Channel.name, Delivery.status)
-    )
+        .group_by(Delivery.channel_id, Delivery.status)
+    ).subquery()
+    query = (select(Channel.id, Channel.name, counted.c.status, counted.c.count)
+             .join(counted, counted.c.channel_id == Channel.id))
     rows: dict[int, dict[str, Any]] = {}
     for channel_id, name, status, count in session.execute(query):
         row = rows.setdefault(channel_id, {"channel_id": channel_id, "channel": name, "total": 0,
@@ -106,24 +67,10 @@ def posts_published(session: Session, period: Period, scope: Scope) -> dict[str,
     return {kind: count for kind, count in session.execute(query)}
 
 
-def punctuality(session: Session, period: Period, scope: Scope, tolerance_seconds: int) -> dict[str, Any]:
-    """Sent deliveries: how many went out within the tolerance of their due time, and how late."""
-    lateness = seconds_between(_dialect(session), Delivery.due_at, Delivery.sent_at)
-    base = scope.deliveries(
-        select(Delivery.id).where(_due_in(period), Delivery.status == DeliveryStatus.sent,
-                                  Delivery.sent_at.is_not(None)))
-    sent, on_time, spread = percentiles(session, lateness, base, within=tolerance_seconds)
-    return {
-        "sent": sent,
-        "on_time": on_time,
-        "on_time_rate": None if not sent else on_time / sent,
-        "tolerance_seconds": tolerance_seconds,
-        "lateness_seconds": {f"p{round(p * 100)}": v for p, v in spread.items()},
-    }
-
-
-def rhythm(session: Session, period: Period, scope: Scope, daily_limit: int) -> list[dict[str, Any]]:
-    """Per channel: sent deliveries per local day, against the workspace's daily limit (0: none)."""
+def rhythm(session: Session, period: Period, scope: Scope, daily_limit: int,
+           min_gap_seconds: int = 0) -> list[dict[str, Any]]:
+    """Per channel: sent deliveries per local day against the workspace's daily limit (0: none), and
+    how many went out sooner after the one before than the workspace's minimum gap (0: none)."""
     day = local_day(_dialect(session), Delivery.sent_at, period)
     per_day = scope.deliveries(
         select(Delivery.channel_id, day.label("day"), func.count(Delivery.id).label("sent"))
@@ -140,12 +87,33 @@ def rhythm(session: Session, period: Period, scope: Scope, daily_limit: int) -> 
         .group_by(Channel.id, Channel.name)
         .order_by(Channel.name)
     )
+    close = too_close(session, period, scope, min_gap_seconds)
     return [
-        {"channel_id": channel_id, "channel": name, "active_days": active, "sent": sent,
-         "per_day": round(sent / period.days, 2), "busiest_day": busiest,
-         "days_over_limit": int(over_days or 0), "daily_limit": daily_limit}
+        {"channel_id": channel_id, "channel": name, "active_days": active, "sent": int(sent),
+         "per_day": round(int(sent) / period.days, 2), "busiest_day": busiest,
+         "days_over_limit": int(over_days or 0), "daily_limit": daily_limit,
+         "too_close": close.get(channel_id, 0), "min_gap_minutes": min_gap_seconds // 60}
         for channel_id, name, active, sent, busiest, over_days in session.execute(query)
     ]
+
+
+def too_close(session: Session, period: Period, scope: Scope, min_gap_seconds: int) -> dict[int, int]:
+    """Per channel: sends in the period that came less than the minimum gap after the channel's
+    previous send (which may fall just before the period)."""
+    if min_gap_seconds <= 0:
+        return {}
+    previous = func.lag(Delivery.sent_at).over(partition_by=Delivery.channel_id, order_by=Delivery.sent_at)
+    sends = scope.deliveries(
+        select(Delivery.channel_id, Delivery.sent_at, previous.label("previous"))
+        .where(Delivery.status == DeliveryStatus.sent,
+               Delivery.sent_at >= period.start - timedelta(seconds=min_gap_seconds),
+               Delivery.sent_at < period.end)
+    ).subquery()
+    gap = seconds_between(_dialect(session), sends.c.previous, sends.c.sent_at)
+    query = (select(sends.c.channel_id, func.count())
+             .where(sends.c.sent_at >= period.start, sends.c.previous.is_not(None), gap < min_gap_seconds)
+             .group_by(sends.c.channel_id))
+    return {channel_id: count for channel_id, count in session.execute(query)}
 
 
 def approval_turnaround(session: Session, period: Period, scope: Scope) -> dict[str, Any]:
@@ -158,9 +126,9 @@ def approval_turnaround(session: Session, period: Period, scope: Scope) -> dict[
         base = base.where(Review.post_id.in_(scope.posts(select(Post.id))))
     decisions = dict(session.execute(
         base.with_only_columns(Review.decision, func.count(Review.id)).group_by(Review.decision)).all())
-    count, _, spread = percentiles(session, waited, base)
+    spread = percentiles(session, waited, base)
     return {
-        "decisions": count,
+        "decisions": sum(decisions.values()),
         "approved": decisions.get("approved", 0),
         "rejected": decisions.get("rejected", 0),
         "median_seconds": spread[0.5],
@@ -169,9 +137,10 @@ def approval_turnaround(session: Session, period: Period, scope: Scope) -> dict[
 
 
 def collect(session: Session, period: Period, scope: Scope, *, tolerance_seconds: int,
-            daily_limit: int, now: datetime) -> dict[str, Any]:
+            daily_limit: int, now: datetime, min_gap_seconds: int = 0) -> dict[str, Any]:
     """Every figure for one period and scope, as the dashboard, the CSV files and the API give them."""
     by_channel = deliveries_by_channel(session, period, scope)
+    lateness = report_punctuality.lateness(session, period, scope, tolerance_seconds, now)
     return {
         "period": {"first_day": period.first.isoformat(), "last_day": period.last.isoformat(),
                    "timezone": period.zone.key, "start": period.start, "end": period.end},
@@ -179,9 +148,11 @@ def collect(session: Session, period: Period, scope: Scope, *, tolerance_seconds
         "posts_published": posts_published(session, period, scope),
         "deliveries": delivery_totals(by_channel),
         "deliveries_by_channel": by_channel,
-        "punctuality": punctuality(session, period, scope, tolerance_seconds),
-        "rhythm": rhythm(session, period, scope, daily_limit),
+        "punctuality": report_punctuality.punctuality(session, period, scope, tolerance_seconds, now,
+                                                      lateness),
+        "lateness": lateness,
+        "rhythm": rhythm(session, period, scope, daily_limit, min_gap_seconds),
         "approval_turnaround": approval_turnaround(session, period, scope),
-        "guest_sessions": report_activity.guest_sessions(session, period, now=now),
-        "feed_items": report_activity.feed_curation(session, period),
+        "guest_sessions": report_activity.guest_sessions(session, period, scope, now=now),
+        "feed_items": report_activity.feed_curation(session, period, scope),
     }

@@ -2,6 +2,12 @@
 
 Only the time changes, so an approved post stays approved and its waiting deliveries follow it. An
 expiry moves by the same amount, so a post keeps the window in which it is worth sending.
+
+An approved post is checked again at its new time against the community's posting rules (posts a
+day per channel, minutes between posts). A move that breaks them is refused with the findings, and
+the post stays where it was, approved: the operator who dragged it sees why and picks another time,
+rather than the approval being withdrawn behind their back. Drafts and posts in review move freely;
+their checks run when they are approved.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from planner.errors import Conflict, PermissionDenied, ValidationFailed
 from planner.models import Delivery, DeliveryStatus, Post, PostStatus, Role, User
-from planner.services import audit, deliveries
+from planner.services import audit, deliveries, posts
+from planner.services.checks import Checker
 
 MOVABLE = (PostStatus.draft, PostStatus.in_review, PostStatus.approved)
 
@@ -29,7 +36,7 @@ def can_move(user: User, status: str, author_id: int) -> bool:
 
 
 def reschedule_post(session: Session, user: User, post: Post, scheduled_at: datetime, *,
-                    now: datetime) -> Post:
+                    now: datetime, checker: Checker) -> Post:
     """Give ``post`` a new publish time; lock the post first (``get_post(for_change=True)``)."""
     if scheduled_at.tzinfo is None:
         raise ValidationFailed(_("the post was not moved"), {
@@ -42,6 +49,9 @@ def reschedule_post(session: Session, user: User, post: Post, scheduled_at: date
     if post.status == PostStatus.approved and _started(session, post):
         raise Conflict(_("post %(id)s is already being published; it can no longer be moved",
                          id=post.id))
+    if post.status == PostStatus.approved:
+        checker.require_schedule_clear(session, post, posts.resolve_targets(session, post),
+                                       scheduled_at)
     before = post.scheduled_at
     if post.expires_at is not None and before is not None:
         post.expires_at = post.expires_at + (scheduled_at - before)

@@ -2,13 +2,16 @@
 
 Creating a series puts its occurrences up for review as they are materialised; an operator may
 approve them one by one or approve the whole series, after which new occurrences arrive approved.
-Editing the series' text or targets returns it to needing review; moving only its times does not.
+Every occurrence approved with its series passes the same pre-publish checks as a post approved on
+its own: one that does not stays in review, and the approval says which and why. Editing the series'
+text or targets returns it to needing review; moving only its times does not.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,14 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.config import DEFAULTS
-from planner.errors import Conflict, NotFound, PermissionDenied, PlannerError
+from planner.errors import Conflict, NotFound, PermissionDenied, PlannerError, ValidationFailed
 from planner.models import Channel, PostStatus, Role, Series, SeriesStatus, SeriesTag, User
 from planner.services import audit, posts, recurrence, workspace
+from planner.services.checks import Checker, Finding
 from planner.services.series_checks import SeriesInput, validate
 from planner.services.series_posts import (
     community_name,
+    findings_of,
     future_posts,
     horizon,
+    language_of,
     materialise,
     projected,
     rewrite_future,
@@ -33,6 +39,23 @@ from planner.services.series_posts import (
 
 log = logging.getLogger(__name__)
 PROJECTION_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class HeldOccurrence:
+    """An occurrence left in review when its series was approved, with the blocking findings."""
+
+    post_id: int
+    title: str
+    scheduled_at: datetime
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
+class SeriesApproval:
+    series: Series
+    approved: list[int] = field(default_factory=list)
+    held: list[HeldOccurrence] = field(default_factory=list)
 
 
 # ---- permissions -------------------------------------------------------------------------------
@@ -65,6 +88,13 @@ def get_series(session: Session, series_id: int, *, for_change: bool = False) ->
     return series
 
 
+def series_by_id(session: Session, ids: set[int]) -> dict[int, Series]:
+    """Several series in one query (the review queue's occurrences name theirs)."""
+    if not ids:
+        return {}
+    return {s.id: s for s in session.scalars(select(Series).where(Series.id.in_(ids)))}
+
+
 def list_series(session: Session) -> list[Series]:
     return list(session.scalars(select(Series).order_by(Series.status, Series.title, Series.id)))
 
@@ -72,7 +102,8 @@ def list_series(session: Session) -> list[Series]:
 def occurrences(session: Session, series: Series, start: datetime, end: datetime, *,
                 config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Occurrences in ``[start, end)``, beyond the horizon too, each with its text and its post."""
-    return projected(session, series, start, end, community_name(session, config), PROJECTION_LIMIT)
+    return projected(session, series, start, end, community_name(session, config), PROJECTION_LIMIT,
+                     config)
 
 
 def projected_occurrences(session: Session, start: datetime, end: datetime, *,
@@ -92,7 +123,8 @@ def projected_occurrences(session: Session, start: datetime, end: datetime, *,
     return sorted(found, key=lambda item: (item["scheduled_at"], item["series_id"]))
 
 
-def materialise_due(session: Session, *, now: datetime, config: Mapping[str, Any]) -> list[int]:
+def materialise_due(session: Session, *, now: datetime, config: Mapping[str, Any],
+                    checker: Checker) -> list[int]:
     """Materialise every active series whose next occurrence is within the horizon. A series
     another dispatcher holds at this moment is skipped: that one is materialising it."""
     due = session.scalars(
@@ -106,7 +138,8 @@ def materialise_due(session: Session, *, now: datetime, config: Mapping[str, Any
     for series in due:
         try:
             with session.begin_nested():
-                made += [post.id for post in materialise(session, series, now=now, config=config)]
+                made += [post.id for post in materialise(session, series, now=now, config=config,
+                                                         checker=checker)]
         except PlannerError as error:  # one series' problem must not hold up the others
             log.warning("series %s could not be materialised: %s %s", series.id, error.message,
                         error.fields)
@@ -116,8 +149,9 @@ def materialise_due(session: Session, *, now: datetime, config: Mapping[str, Any
 # ---- transitions -------------------------------------------------------------------------------
 
 def create_series(session: Session, author: User, data: SeriesInput, *, now: datetime,
-                  config: Mapping[str, Any]) -> Series:
-    channels = validate(session, data, now=now, community=community_name(session, config))
+                  config: Mapping[str, Any], checker: Checker) -> Series:
+    channels = validate(session, data, now=now, community=community_name(session, config),
+                        language=language_of(author, config))
     series = Series(author_id=author.id, status=SeriesStatus.active, created_at=now,
                     updated_at=now)
     series.author = author
@@ -127,17 +161,17 @@ def create_series(session: Session, author: User, data: SeriesInput, *, now: dat
     session.flush()
     audit.record(session, at=now, actor=author, action="series.create", subject_type="series",
                  subject_id=series.id, title=series.title, rrule=series.rrule)
-    materialise(session, series, now=now, config=config, actor=author)
+    materialise(session, series, now=now, config=config, checker=checker, actor=author)
     return series
 
 
 def update_series(session: Session, user: User, series: Series, data: SeriesInput, *,
-                  now: datetime, config: Mapping[str, Any]) -> Series:
+                  now: datetime, config: Mapping[str, Any], checker: Checker) -> Series:
     """Edit the series and all its future occurrences, except those edited on their own."""
     if not can_edit(user, series):
         _deny(user, series, "edit")
     channels = validate(session, data, now=now, community=community_name(session, config),
-                        saved_start=series.starts_at)
+                        saved_start=series.starts_at, language=language_of(series.author, config))
     before = schedule_of(series)
     old = input_of(series)
     _apply(series, data, channels)
@@ -152,7 +186,7 @@ def update_series(session: Session, user: User, series: Series, data: SeriesInpu
         series.approved_by_id = None
         series.approved_by = None
     series.updated_at = now
-    rewrite_future(session, user, series, before, now=now, config=config)
+    rewrite_future(session, user, series, before, now=now, config=config, checker=checker)
     audit.record(session, at=now, actor=user, action="series.update", subject_type="series",
                  subject_id=series.id, content_changed=content_changed,
                  targets_changed=targets_changed,
@@ -161,24 +195,32 @@ def update_series(session: Session, user: User, series: Series, data: SeriesInpu
 
 
 def approve_series(session: Session, user: User, series: Series, *, now: datetime,
-                   allow_self_approval: bool, comment: str = "") -> Series:
-    """Approve every future occurrence not edited on its own, and those still to come."""
+                   allow_self_approval: bool, checker: Checker, comment: str = "") -> SeriesApproval:
+    """Approve the series: its future occurrences not edited on their own, and those still to come.
+    Each occurrence goes through the pre-publish checks; one that fails them stays in review (or a
+    draft, when it has no enabled target) and is reported with its blocking findings."""
     if not can_approve(user, series, allow_self_approval):
         _deny(user, series, "approve", allow_self_approval)
     series.approved_by_id = user.id
     series.approved_by = user
     series.approved_at = now
-    approved = []
+    result = SeriesApproval(series)
     for post in future_posts(session, series, now):
-        if post.status == PostStatus.draft:
-            posts.submit(session, series.author, post, now=now)
-        if post.status == PostStatus.in_review:
-            posts.approve(session, user, post, now=now, allow_self_approval=allow_self_approval,
-                          comment=comment)
-            approved.append(post.id)
+        try:
+            if post.status == PostStatus.draft:
+                posts.submit(session, series.author, post, now=now)
+            if post.status == PostStatus.in_review:
+                posts.approve(session, user, post, now=now, allow_self_approval=allow_self_approval,
+                              comment=comment, checker=checker)
+                result.approved.append(post.id)
+        except ValidationFailed as error:
+            assert post.scheduled_at is not None
+            result.held.append(HeldOccurrence(post.id, post.title, post.scheduled_at,
+                                              findings_of(error)))
     audit.record(session, at=now, actor=user, action="series.approve", subject_type="series",
-                 subject_id=series.id, comment=comment.strip(), post_ids=approved)
-    return series
+                 subject_id=series.id, comment=comment.strip(), post_ids=result.approved,
+                 held={str(h.post_id): [f.message for f in h.findings] for h in result.held})
+    return result
 
 
 def end_series(session: Session, user: User, series: Series, *, now: datetime) -> Series:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.errors import ValidationFailed
 from planner.models import Channel, PostKind
 from planner.services import posts, recurrence
+from planner.services.channels import check_targets
 from planner.services.recurrence import RuleError, Schedule
 
-TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 POOL_MAX = 100
 POOL_TEXT_MAX = 5000
 EXPIRES_MAX_MINUTES = 7 * 24 * 60
@@ -39,33 +37,23 @@ class SeriesInput:
 # ---- validation --------------------------------------------------------------------------------
 
 def validate(session: Session, data: SeriesInput, *, now: datetime, community: str,
-             saved_start: datetime | None = None) -> list[Channel]:
-    """``saved_start`` is the start of the series being edited, which may lie further back."""
+             saved_start: datetime | None = None, language: str | None = None) -> list[Channel]:
+    """``saved_start`` is the start of the series being edited, which may lie further back;
+    ``language`` is the one its weekdays and dates are written in."""
     errors: dict[str, str] = {}
     if data.kind not in PostKind.__members__:
         errors["kind"] = _("kind must be one of %(kinds)s", kinds=", ".join(PostKind))
     _check_texts(data, errors)
     schedule = _check_schedule(data, now, saved_start, errors)
-    bad_tags = [tag for tag in data.tags if not TAG.match(tag)]
-    if bad_tags:
-        errors["tags"] = _("not a tag: %(tags)s (lower-case letters, digits, - and _, at most 50)",
-                           tags=", ".join(map(repr, bad_tags)))
-    channels: list[Channel] = []
-    ids = list(dict.fromkeys(data.channel_ids))
-    if ids:
-        channels = list(session.scalars(select(Channel).where(Channel.id.in_(ids))))
-        missing = sorted(set(ids) - {c.id for c in channels})
-        if missing:
-            errors["channel_ids"] = _("unknown channel id(s): %(ids)s",
-                                      ids=", ".join(map(str, missing)))
-    elif not data.tags:
+    channels = check_targets(session, data.channel_ids, data.tags, errors)
+    if not data.channel_ids and not data.tags:
         errors["channel_ids"] = _("choose at least one channel or tag")
     minutes = data.expires_after_minutes
     if minutes is not None and not 1 <= minutes <= EXPIRES_MAX_MINUTES:
         errors["expires_after_minutes"] = _("between 1 and %(max)s minutes",
                                             max=EXPIRES_MAX_MINUTES)
     if schedule is not None and not errors:
-        _check_rendered(data, schedule, community, errors)
+        _check_rendered(data, schedule, community, language, errors)
     if errors:
         raise ValidationFailed(_("the series was not saved"), errors)
     return channels
@@ -134,13 +122,13 @@ def _check_schedule(data: SeriesInput, now: datetime, saved_start: datetime | No
 
 
 def _check_rendered(data: SeriesInput, schedule: Schedule, community: str,
-                    errors: dict[str, str]) -> None:
+                    language: str | None, errors: dict[str, str]) -> None:
     """Texts within the post limits once the variables are filled in (with the first occurrence)."""
     first = next(recurrence.occurrences(schedule))
     for index in range(max(1, len(data.pool))):
         sample = recurrence.Occurrence(index=index, at=first.at, local=first.local)
         title, body = recurrence.render_occurrence(data.title.strip(), data.template, data.pool,
-                                                   sample, community)
+                                                   sample, community, language)
         if len(title) > posts.TITLE_MAX:
             errors["title"] = _("with its variables filled in the title is %(count)s characters; "
                                 "at most %(limit)s", count=len(title), limit=posts.TITLE_MAX)

@@ -3,6 +3,9 @@
 Each occurrence becomes one post (``series_id`` + ``occurrence_at`` is unique, so two dispatchers
 can never write it twice). The series row is locked while its posts are written; ``next_occurrence_at``
 remembers where materialising stopped, so an occurrence deleted by hand is not written again.
+
+The texts are written in the series author's language (their saved interface language, else the
+installation's default): it names the weekday and the date in ``{weekday}`` and ``{date}``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from planner.config import DEFAULTS
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Post, PostStatus, Role, Series, SeriesStatus, User
 from planner.services import audit, posts, recurrence, workspace
+from planner.services.checks import Checker, ChecksFailed, Finding
 from planner.services.posts import PostInput
 from planner.services.recurrence import Occurrence, Schedule
 
@@ -32,6 +37,21 @@ def community_name(session: Session, config: Mapping[str, Any]) -> str:
     return str(workspace.get(session, "community_name", config["COMMUNITY_NAME"]))
 
 
+def language_of(author: User | None, config: Mapping[str, Any] | None = None) -> str:
+    """The language a series is written in: its author's, else the installation's default."""
+    if author is not None and author.locale:
+        return author.locale
+    return str((config or DEFAULTS).get("BABEL_DEFAULT_LOCALE") or DEFAULTS["BABEL_DEFAULT_LOCALE"])
+
+
+def findings_of(error: ValidationFailed) -> list[Finding]:
+    """Why an occurrence could not be approved: the checks' findings, or what it lacks to be sent."""
+    if isinstance(error, ChecksFailed):
+        return list(error.findings)
+    return [Finding("not_ready", "error", str(message)) for message in error.fields.values()] or [
+        Finding("not_ready", "error", str(error.message))]
+
+
 def schedule_of(series: Series) -> Schedule:
     return Schedule(series.rrule, series.timezone, series.starts_at)
 
@@ -44,9 +64,11 @@ def occurrences_of(series: Series, start: datetime | None = None,
     return recurrence.occurrences(schedule_of(series), start=start, end=end)
 
 
-def post_input(series: Series, occurrence: Occurrence, community: str) -> PostInput:
+def post_input(series: Series, occurrence: Occurrence, community: str,
+               language: str | None = None) -> PostInput:
     title, body = recurrence.render_occurrence(series.title, series.template, series.pool,
-                                               occurrence, community)
+                                               occurrence, community,
+                                               language or language_of(series.author))
     expires = (None if series.expires_after_minutes is None
                else occurrence.at + timedelta(minutes=series.expires_after_minutes))
     return PostInput(kind=series.kind, title=title, body=body, scheduled_at=occurrence.at,
@@ -69,53 +91,65 @@ def future_posts(session: Session, series: Series, now: datetime, *,
     return list(session.scalars(query))
 
 
-def materialise(session: Session, series: Series, *, now: datetime,
-                config: Mapping[str, Any], actor: User | str = "dispatcher") -> list[Post]:
+def materialise(session: Session, series: Series, *, now: datetime, config: Mapping[str, Any],
+                checker: Checker, actor: User | str = "dispatcher") -> list[Post]:
     """Write the posts of the occurrences up to the horizon that have none yet (the caller locks
-    the series row). Occurrences of an approved series arrive approved, with their deliveries."""
+    the series row). Occurrences of an approved series arrive approved, with their deliveries,
+    when they pass the pre-publish checks; one that does not waits in review for an operator."""
     limit = now + horizon(config)
     nxt = series.next_occurrence_at
     if series.status != SeriesStatus.active or nxt is None or nxt > limit:
         return []
     taken = set(session.scalars(select(Post.occurrence_at).where(Post.series_id == series.id)))
     community = community_name(session, config)
+    language = language_of(series.author, config)
     created = []
+    held: dict[str, list[str]] = {}
     series.next_occurrence_at = None
     for occurrence in occurrences_of(series, start=nxt):
         if occurrence.at > limit:
             series.next_occurrence_at = occurrence.at
             break
         if occurrence.at > now and occurrence.at not in taken:
-            created.append(_write(session, series, occurrence, community, now))
+            post = posts.create_post(session, series.author,
+                                     post_input(series, occurrence, community, language), now=now)
+            post.series_id = series.id
+            post.occurrence_at = occurrence.at
+            session.flush()
+            findings = _submit_and_approve(session, series, post, now, checker)
+            if findings:
+                held[str(post.id)] = [f.message for f in findings]
+            created.append(post)
     if created:
         audit.record(session, at=now, actor=actor, action="series.materialise",
                      subject_type="series", subject_id=series.id,
-                     post_ids=[post.id for post in created])
+                     post_ids=[post.id for post in created], held=held)
     return created
 
 
-def _write(session: Session, series: Series, occurrence: Occurrence, community: str,
-           now: datetime) -> Post:
-    post = posts.create_post(session, series.author, post_input(series, occurrence, community),
-                             now=now)
-    post.series_id = series.id
-    post.occurrence_at = occurrence.at
-    session.flush()
+def _submit_and_approve(session: Session, series: Series, post: Post, now: datetime,
+                        checker: Checker) -> list[Finding]:
+    """Put a new occurrence up for review, and approve it when its series is approved; the
+    findings that kept an approved series' occurrence in review, if any."""
     try:
         posts.submit(session, series.author, post, now=now)
     except ValidationFailed:
-        return post  # no enabled target yet: it waits as a draft, like any post
+        return []  # no enabled target yet: it waits as a draft, like any post
     approver = series.approved_by
-    if approver is not None and approver.active and approver.has_role(Role.operator):
-        # The operator approved the series (self-approval was checked then); each occurrence
-        # goes through the same approval, which writes its deliveries.
+    if approver is None or not approver.active or not approver.has_role(Role.operator):
+        return []
+    # The operator approved the series (self-approval was checked then); each occurrence goes
+    # through the same approval and checks, which write its deliveries.
+    try:
         posts.approve(session, approver, post, now=now, allow_self_approval=True,
-                      comment=_("approved with the series"))
-    return post
+                      comment=_("approved with the series"), checker=checker)
+    except ValidationFailed as error:
+        return findings_of(error)
+    return []
 
 
 def rewrite_future(session: Session, user: User, series: Series, before: Schedule, *,
-                   now: datetime, config: Mapping[str, Any]) -> None:
+                   now: datetime, config: Mapping[str, Any], checker: Checker) -> None:
     """After an edit of all future occurrences: every future occurrence not edited on its own
     takes the series' new text and time (matched by its position in the rule), or is canceled
     when the new rule has no such occurrence ahead. Then the horizon is filled again."""
@@ -147,10 +181,11 @@ def rewrite_future(session: Session, user: User, series: Series, before: Schedul
         session.flush()
         for post, target in keep:
             post.occurrence_at = target.at
-            posts.update_post(session, user, post, post_input(series, target, community),
+            posts.update_post(session, user, post,
+                              post_input(series, target, community, language_of(series.author, config)),
                               now=now, detach=False)
     series.next_occurrence_at = recurrence.first_after(schedule_of(series), now)
-    materialise(session, series, now=now, config=config, actor=user)
+    materialise(session, series, now=now, config=config, checker=checker, actor=user)
 
 
 def _up_to(series: Series, index: int) -> list[Occurrence]:
@@ -165,17 +200,19 @@ def _up_to(series: Series, index: int) -> list[Occurrence]:
 
 
 def projected(session: Session, series: Series, start: datetime, end: datetime,
-              community: str, limit: int) -> list[dict[str, Any]]:
+              community: str, limit: int,
+              config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rule's occurrences in range, each with its text and the post it became, if any."""
     made = {p.occurrence_at: p for p in session.scalars(
         select(Post).where(Post.series_id == series.id, Post.occurrence_at >= start,
                            Post.occurrence_at < end))}
     found = []
+    language = language_of(series.author, config)
     for occurrence in occurrences_of(series, start=start, end=end):
         if len(found) >= limit:
             break
         post = made.get(occurrence.at)
-        data = post_input(series, occurrence, community)
+        data = post_input(series, occurrence, community, language)
         found.append({
             "series_id": series.id, "index": occurrence.index, "occurrence_at": occurrence.at,
             "scheduled_at": post.scheduled_at if post else occurrence.at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +28,7 @@ from planner.services import audit
 MAX_SERIES = 104  # two years of weekly slots
 QUESTION_MODES = ("required", "optional", "off")
 EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 
 
 @dataclass
@@ -103,7 +104,7 @@ def occurrences(rule: str, first: datetime, tz: ZoneInfo) -> list[datetime]:
                                {"rrule": _("give COUNT or UNTIL so the series ends")})
     local = first.astimezone(tz).replace(tzinfo=None)
     try:
-        rule_set = rrulestr(text, dtstart=local)
+        rule_set = rrulestr(_local_until(text, tz), dtstart=local)
         starts = list(islice(iter(rule_set), MAX_SERIES + 1))  # type: ignore[call-overload]
     except (ValueError, TypeError) as error:
         raise ValidationFailed(_("the slots were not created"),
@@ -112,6 +113,16 @@ def occurrences(rule: str, first: datetime, tz: ZoneInfo) -> list[datetime]:
         raise ValidationFailed(_("the slots were not created"),
                                {"rrule": _("a series makes at most %(max)s slots", max=MAX_SERIES)})
     return [start.replace(tzinfo=tz).astimezone(ZoneInfo("UTC")) for start in starts]
+
+
+def _local_until(rule: str, tz: ZoneInfo) -> str:
+    """``UNTIL=…Z`` (RFC 5545's form beside a zoned start) as the same instant on the local clock the
+    rule runs on; a local or date-only UNTIL stays as written."""
+    def local(match: re.Match[str]) -> str:
+        instant = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return f"UNTIL={instant.astimezone(tz):%Y%m%dT%H%M%S}"
+
+    return UNTIL_UTC.sub(local, rule)
 
 
 # ---- validation --------------------------------------------------------------------------------
@@ -208,7 +219,6 @@ def set_state(session: Session, user: User, slot: Slot, state: SlotState, *, now
     audit.record(session, at=now, actor=user, action=action, subject_type="slot",
                  subject_id=slot.id, state_before=before)
     return slot
-
 
 
 def demo_series(session: Session, operator: User, channel_ids: list[int], *,

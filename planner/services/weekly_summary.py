@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_interval
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from planner.models import Post, User
 from planner.services import posts as post_service
-from planner.services import reports, workspace
 from planner.services.posts import PostInput
 from planner.services.report_periods import week_of
+from planner.services.report_requests import figures_for, workspace_zone
+
+
+def day_range(first: str, last: str) -> str:
+    """Two ISO days as the drafter's language writes a span ("Nov 9 – 15, 2026", "2026年11月9日至15日")."""
+    locale = get_locale() or Locale.parse("en")
+    return format_interval(date.fromisoformat(first), date.fromisoformat(last), "yMMMd", locale=locale)
 
 
 def last_week_text(figures: dict[str, Any]) -> tuple[str, str]:
     """Title and Markdown body for the figures of one period."""
     period, totals = figures["period"], figures["deliveries"]
     punctual, turnaround = figures["punctuality"], figures["approval_turnaround"]
-    title = _("Weekly summary %(first)s – %(last)s", first=period["first_day"], last=period["last_day"])
+    title = _("Weekly summary %(days)s", days=day_range(period["first_day"], period["last_day"]))
     rate = "–" if punctual["on_time_rate"] is None else f"{punctual['on_time_rate']:.0%}"
     median = turnaround["median_seconds"]
     lines = [
@@ -40,12 +48,8 @@ def last_week_text(figures: dict[str, Any]) -> tuple[str, str]:
 def draft(session: Session, config: dict[str, Any], user: User, channel_id: int, *,
           now: datetime) -> Post:
     """An announcement with last week's figures, submitted for review, due in an hour."""
-    zone = ZoneInfo(workspace.get(session, "timezone", config["TIMEZONE"]))
-    period = week_of(now, zone).previous()
-    tolerance = workspace.get(session, "on_time_tolerance_minutes", config["ON_TIME_TOLERANCE_MINUTES"])
-    daily_limit = int(workspace.get(session, "max_posts_per_channel_per_day", 0) or 0)
-    figures = reports.collect(session, period, reports.Scope(), tolerance_seconds=int(tolerance) * 60,
-                              daily_limit=daily_limit, now=now)
+    period = week_of(now, workspace_zone(session, config)).previous()
+    figures = figures_for(session, config, now=now, start=period.first, end=period.last)
     title, body = last_week_text(figures)
     post = post_service.create_post(
         session, user,

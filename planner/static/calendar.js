@@ -11,6 +11,7 @@
   if (!root || !window.FullCalendar) { return; }
   var config = JSON.parse(root.dataset.config);
   var message = document.getElementById("calendar-message");
+  var truncated = document.getElementById("calendar-truncated");
   var filtersForm = document.getElementById("calendar-filters");
   var tray = document.getElementById("calendar-tray");
   var csrf = document.querySelector("input[name=csrf_token]").value;
@@ -107,6 +108,9 @@
       .then(function (response) {
         return response.json().then(function (body) {
           if (!response.ok) { throw new Error(reason(body)); }
+          // Past the server's cap the range is cut short: say so, or the rest looks empty.
+          truncated.textContent = body.truncated ? config.text.truncated : "";
+          truncated.hidden = !body.truncated;
           return body.items.map(toEvent).concat(body.occurrences.map(toOccurrence));
         });
       })

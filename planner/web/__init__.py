@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
 
 from planner.errors import PlannerError
 from planner.extensions import login_manager
@@ -19,6 +20,7 @@ from planner.web import (
     auth,
     booking,
     channels,
+    converters,
     feeds,
     health,
     inbox,
@@ -35,11 +37,12 @@ from planner.web import (
     subscription,
 )
 from planner.web.context import db, viewer_timezone
-from planner.web.timefmt import show
+from planner.web.timefmt import show, show_day, show_time
 from planner.worker.dispatcher import worker_alive
 
 
 def init_app(app: Flask) -> None:
+    converters.register(app)
     for module in (auth, posts, post_files, series, review, sent, channels, feeds, inbox, reports,
                    settings, account, security, health, subscription, booking, slots):
         app.register_blueprint(module.bp)
@@ -50,9 +53,9 @@ def init_app(app: Flask) -> None:
     labels.register(app)
     app.add_template_filter(markdown_to_html, "markdown")
     app.add_template_filter(lambda value: show(value, viewer_timezone()), "local")
-    app.add_template_filter(lambda value: show(value, viewer_timezone())[11:], "local_time")
-    for code in (400, 403, 404, 405, 413):
-        app.register_error_handler(code, _error_page)
+    app.add_template_filter(lambda value: show_time(value, viewer_timezone()), "local_time")
+    app.add_template_filter(show_day, "local_day")
+    app.register_error_handler(HTTPException, _error_page)  # every 4xx, on a page or in JSON
     app.register_error_handler(500, _server_error)
     app.register_error_handler(PlannerError, _planner_error)
     app.register_error_handler(IntegrityError, _integrity_error)
@@ -74,7 +77,7 @@ def _layout_context() -> dict[str, object]:
             "community_name": community}
 
 
-def _error_page(error):  # type: ignore[no-untyped-def]
+def _error_page(error: HTTPException):  # type: ignore[no-untyped-def]
     messages = {
         400: _("The request could not be understood (was the form's security token missing?)."),
         403: _("You do not have permission to do that."),
@@ -82,15 +85,25 @@ def _error_page(error):  # type: ignore[no-untyped-def]
         405: _("That action is not allowed here."),
         413: _("What you sent is too large."),
     }
-    code = getattr(error, "code", 400)
+    code = error.code or 500
     if isinstance(error, CSRFError):
         messages[400] = _("The form's security token is missing or expired: reload the page "
                           "and try again. (%(why)s)", why=error.description)
     if request.path.startswith("/api/"):
         from planner.api import error_response
 
-        return error_response(_API_CODES.get(code, "error"), str(getattr(error, "description", error)), code)
-    return render_template("error.html", code=code, message=messages.get(code, str(error))), code
+        name = _API_CODES.get(code) or error.name.lower().replace(" ", "_").replace("'", "")
+        response, status = error_response(name, error.description or error.name, code)
+        response.headers.update(_kept(error))
+        return response, status
+    message = messages.get(code) or error.description or error.name
+    return render_template("error.html", code=code, message=message), code, _kept(error)
+
+
+def _kept(error: HTTPException) -> dict[str, str]:
+    """Headers the error carries that the caller needs (Allow on a 405, Retry-After on a 429)."""
+    return {name: value for name, value in error.get_headers()
+            if name in ("Allow", "Retry-After", "WWW-Authenticate")}
 
 
 def _server_error(_error):  # type: ignore[no-untyped-def]

@@ -8,17 +8,17 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import format_date
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from planner.errors import PlannerError, ValidationFailed
 from planner.models import Slot
-from planner.services import bookings, slots
-from planner.services.bookings import BookingInput, SlotTaken
+from planner.services import booking_mail, bookings, slots
+from planner.services.bookings import AlreadyBooked, BookingInput, SlotTaken
 from planner.services.rate_limits import RateLimited
-from planner.web.booking_notices import calendar_bytes, notify
+from planner.state import state
+from planner.web.booking_notices import BOOKING_LABELS, LANGUAGES, calendar_bytes, notify
 from planner.web.context import db, now, workspace_timezone
 from planner.web.public_limits import enforce
 
@@ -32,9 +32,16 @@ def zones() -> list[str]:
     return sorted(available_timezones() - {"localtime", "Factory"})
 
 
-BOOKING_LABELS = {"pending": _l("Waiting for confirmation"), "confirmed": _l("Confirmed"),
-                  "declined": _l("Declined"), "canceled": _l("Canceled")}
 bp.add_app_template_global(BOOKING_LABELS, "BOOKING_LABELS")
+BOOKED_KEYS = "booked_keys"  # form keys this browser booked with: its repeats may see the link again
+
+
+@bp.before_request
+def _visitor_language() -> None:
+    """``?lang=zh`` or ``?lang=en`` switches the public pages' language for this browser."""
+    chosen = LANGUAGES.get(request.args.get("lang", ""))
+    if chosen is not None:
+        session["visitor_locale"] = chosen
 
 
 @bp.app_template_filter("in_zone")
@@ -85,9 +92,10 @@ def form(slot_id: int):  # type: ignore[no-untyped-def]
             answers = {q["name"]: request.form.get(f"extra_{q['name']}", "")
                        for q in slot.questions.get("extra", [])}
             try:
-                booking, token, created = bookings.book(
+                booked = bookings.book(
                     db(), slot_id, BookingInput(**values, answers=answers), now=now(),
-                    idempotency_key=key)
+                    idempotency_key=key, same_client=key in session.get(BOOKED_KEYS, []),
+                    mail_link=booking_mail.configured(state().config), locale=str(get_locale()))
             except ValidationFailed as error:
                 db().rollback()
                 errors = error.fields
@@ -96,12 +104,22 @@ def form(slot_id: int):  # type: ignore[no-untyped-def]
                 return _taken_page(tz, error.message)
             else:
                 db().commit()
-                mailed = notify(booking, "booked", token=token) if created else False
-                return render_template("book/done.html", booking=booking, token=token, tz=tz,
-                                       mailed=mailed)
+                return _booked_page(booked, key, tz)
     status = 422 if errors else 200
     return render_template("book/form.html", slot=slot, tz=tz, values=values, errors=errors,
                            key=key, answers=request.form), status
+
+
+def _booked_page(booked: bookings.Booked, key: str, tz: ZoneInfo):  # type: ignore[no-untyped-def]
+    booking, token = booked.booking, booked.token
+    if not booked.show_link:  # a repeat from elsewhere: the link goes only to the speaker's mailbox
+        mailed = token is not None and notify(booking, "link", token=token)
+        return _taken_page(tz, AlreadyBooked(mailed=mailed).message)
+    if booked.created:
+        session[BOOKED_KEYS] = [*session.get(BOOKED_KEYS, [])[-9:], key]
+    mailed = notify(booking, "booked", token=token) if booked.created else False
+    return render_template("book/done.html", booking=booking, token=token, tz=tz, mailed=mailed,
+                           repeated=not booked.created)
 
 
 def _taken_page(tz: ZoneInfo, message: str):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from flask import Response, make_response, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
@@ -18,7 +18,7 @@ from planner.models import PostKind, PostStatus
 from planner.services import calendar as calendar_service
 from planner.services import channels as channel_service
 from planner.services.calendar import CalendarFilter, Entry
-from planner.services.posts import TAG
+from planner.services.channels import TAG
 from planner.services.schedule import can_move
 from planner.web.context import db, now, viewer_timezone
 from planner.web.labels import STATUS_LABELS
@@ -73,6 +73,7 @@ def render() -> Response | str:
         "text": {"moved": _("Moved “%(title)s” to %(when)s."),
                  "notMoved": _("“%(title)s” was not moved: %(why)s"),
                  "notLoaded": _("The calendar could not be loaded: %(why)s"),
+                 "truncated": _truncated_text(),
                  "offline": _("the server could not be reached")},
     }
     response = make_response(render_template("posts/calendar.html", config=json.dumps(config),
@@ -85,8 +86,8 @@ def _day_list(first: date, filters: CalendarFilter, shared: dict[str, object]) -
     tz = viewer_timezone()
     start = datetime.combine(first, time(), tz)
     days: dict[date, list[Entry]] = defaultdict(list)
-    found, _truncated = calendar_service.in_range(db(), start, start + timedelta(days=DAYS_LISTED),
-                                                  filters)
+    found, truncated = calendar_service.in_range(db(), start, start + timedelta(days=DAYS_LISTED),
+                                                 filters)
     for entry in found:
         assert entry.scheduled_at is not None
         days[entry.scheduled_at.astimezone(tz).date()].append(entry)
@@ -96,8 +97,14 @@ def _day_list(first: date, filters: CalendarFilter, shared: dict[str, object]) -
               for i in range(DAYS_LISTED)],
         previous=first - timedelta(days=DAYS_LISTED),
         following=first + timedelta(days=DAYS_LISTED),
+        truncated=truncated, truncated_text=_truncated_text(),
         **shared,
     )
+
+
+def _truncated_text() -> str:
+    return _("This range holds more than %(count)s posts; only the first %(count)s are shown. Narrow "
+             "it with the filters or a shorter view.", count=format_decimal(calendar_service.MAX_ITEMS))
 
 
 def _choices() -> dict[str, object]:

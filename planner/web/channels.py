@@ -96,7 +96,8 @@ def edit(channel_id: int):  # type: ignore[no-untyped-def]
     st = state()
     channel = channel_service.get_channel(db(), channel_id)
     kind = st.registry.get(channel.kind) if channel.kind in st.registry else None
-    form = channel_form_class(kind)(obj=channel) if kind else ChannelForm(obj=channel)
+    shown = channel if request.method == "GET" else None  # a submitted form: what was sent alone
+    form = channel_form_class(kind)(obj=shown) if kind else ChannelForm(obj=shown)
     if request.method == "GET":
         form.tags.data = ", ".join(channel.tags)
         for name, value in channel.settings.items():

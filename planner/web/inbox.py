@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from planner.errors import PlannerError
+from planner.errors import PlannerError, ValidationFailed
 from planner.models import FeedItemState
 from planner.services import feed_items
 from planner.services import feeds as feed_service
@@ -28,9 +28,15 @@ def index():  # type: ignore[no-untyped-def]
     feed_id = request.args.get("feed_id", type=int)
     tag = request.args.get("tag") or None
     search = (request.args.get("q") or "").strip()[:200]
-    items = feed_items.list_items(db(), state=state, feed_id=feed_id, tag=tag, search=search or None)
+    cursor = request.args.get("cursor") or None
+    filters = {"state": state, "feed_id": feed_id, "tag": tag, "search": search or None}
+    try:
+        page = feed_items.list_items(db(), cursor=cursor, **filters)
+    except ValidationFailed:  # a cursor mangled by hand: start from the newest
+        cursor, page = None, feed_items.list_items(db(), **filters)
     return render_template(
-        "feeds/inbox.html", items=items, state=state, feed_id=feed_id, tag=tag, search=search,
+        "feeds/inbox.html", items=page.items, next_cursor=page.next_cursor, cursor=cursor, state=state,
+        feed_id=feed_id, tag=tag, search=search,
         feeds=feed_service.list_feeds(db()), tags=feed_service.all_tags(db()),
         counts=feed_items.counts(db()), states=list(FeedItemState), action_form=ActionForm(),
         bulk_form=BulkForm(), STATE_LABELS=STATE_LABELS,

@@ -102,7 +102,8 @@ def edit(post_id: int):  # type: ignore[no-untyped-def]
     form = _post_form(post)
     if form.validate_on_submit():
         try:
-            post_service.update_post(db(), current_user, post, _input(form), now=now())
+            post_service.update_post(db(), current_user, post, _input(form), now=now(),
+                                     checker=checker())
         except ValidationFailed as error:
             db().rollback()
             _attach(form, error)
@@ -172,7 +173,9 @@ def _prefill(value: str) -> str:
 
 def _post_form(post: Post | None = None) -> PostForm:
     tz = viewer_timezone()
-    form = PostForm(obj=post) if post is not None else PostForm()
+    # A submitted form is read from what was sent alone: a field left out is empty, never the
+    # post's own value (a datetime or a list, which the form cannot parse back).
+    form = PostForm(obj=post if request.method == "GET" else None)
     form.channel_ids.choices = [SelectChoice(c.id, c.name)
                                 for c in channel_service.list_channels(db())]
     if post is not None and request.method == "GET":

@@ -11,6 +11,7 @@ from planner.errors import PlannerError, ValidationFailed
 from planner.models import Post, PostStatus, Role
 from planner.services import comments
 from planner.services import posts as post_service
+from planner.services import series as series_service
 from planner.services.posts import PostInput
 from planner.services.previews import Draft
 from planner.web.context import allow_self_approval, checker, db, now, role_required, workspace_timezone
@@ -36,13 +37,17 @@ def queue():  # type: ignore[no-untyped-def]
     self_ok = allow_self_approval()
     checks = checker()
     threads = comments.threads(db(), [p.id for p in queued])
+    series = series_service.series_by_id(db(), {p.series_id for p in queued if p.series_id})
     items = []
     for post in queued:
         targets = post_service.resolve_targets(db(), post)
         renderings, findings = checks.preview(db(), Draft.of(post, targets))
+        of = series.get(post.series_id) if post.series_id else None
         items.append({"post": post, "can_review": post_service.can_review(current_user, post, self_ok),
                       "targets": targets, "renderings": renderings, "findings": findings,
-                      "blocking": any(f.blocking for f in findings), "thread": threads[post.id]})
+                      "blocking": any(f.blocking for f in findings), "thread": threads[post.id],
+                      "series": of, "can_approve_series": of is not None and not post.detached
+                      and series_service.can_approve(current_user, of, self_ok)})
     return render_template("review/queue.html", items=items, sort=sort, comment_form=CommentForm(),
                            new_comment_form=NewCommentForm(), action_form=ActionForm())
 

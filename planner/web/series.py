@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from planner.errors import ValidationFailed
+from planner.errors import PlannerError, ValidationFailed
 from planner.models import Role, Series
 from planner.services import channels as channel_service
 from planner.services import recurrence
@@ -18,13 +18,22 @@ from planner.services import series as series_service
 from planner.services.series import SeriesInput
 from planner.services.series_checks import validate
 from planner.state import state
-from planner.web.context import allow_self_approval, db, now, role_required, workspace_timezone
+from planner.web.context import (
+    allow_self_approval,
+    checker,
+    db,
+    now,
+    role_required,
+    viewer_timezone,
+    workspace_timezone,
+)
 from planner.web.forms import ActionForm, CommentForm
 from planner.web.series_forms import SeriesForm, pool_from_text, pool_to_text
-from planner.web.timefmt import parse_local, to_input
+from planner.web.timefmt import parse_local, show, to_input
 
 bp = Blueprint("series", __name__)
 UPCOMING_DAYS = 28
+HELD_LISTED = 10  # occurrences left in review named one by one after approving a series
 
 
 @bp.get("/series")
@@ -42,7 +51,7 @@ def new():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             series = series_service.create_series(db(), current_user, _input(form), now=now(),
-                                                  config=state().config)
+                                                  config=state().config, checker=checker())
         except ValidationFailed as error:
             db().rollback()
             _attach(form, error)
@@ -80,7 +89,7 @@ def edit(series_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             series_service.update_series(db(), current_user, series, _input(form), now=now(),
-                                         config=state().config)
+                                         config=state().config, checker=checker())
         except ValidationFailed as error:
             db().rollback()
             _attach(form, error)
@@ -95,10 +104,39 @@ def edit(series_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/series/<int:series_id>/approve")
 @role_required(Role.operator)
 def approve(series_id: int):  # type: ignore[no-untyped-def]
+    """Approve the whole series; each occurrence its checks hold back is listed with the reasons.
+    From the review queue (``back=queue``) it returns there."""
     form = CommentForm()
-    return _act(series_id, form, lambda series: series_service.approve_series(
-        db(), current_user, series, now=now(), allow_self_approval=allow_self_approval(),
-        comment=form.comment.data or ""), _("Series approved: its occurrences will be published."))
+    back = (url_for("review.queue") if request.form.get("back") == "queue"
+            else url_for("series.detail", series_id=series_id))
+    series = series_service.get_series(db(), series_id, for_change=True)
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "danger")
+        return redirect(back)
+    try:
+        result = series_service.approve_series(
+            db(), current_user, series, now=now(), allow_self_approval=allow_self_approval(),
+            checker=checker(), comment=form.comment.data or "")
+    except PlannerError as error:
+        db().rollback()
+        flash(_("The series was not approved: %(why)s", why=error.message), "danger")
+        return redirect(back)
+    db().commit()
+    if not result.held:
+        flash(_("Series approved: its occurrences will be published."), "success")
+        return redirect(back)
+    flash(_("Series approved: %(approved)d occurrence(s) approved; %(held)d stay in review because "
+            "they do not pass their pre-publish checks.", approved=len(result.approved),
+            held=len(result.held)), "warning")
+    tz = viewer_timezone()
+    for held in result.held[:HELD_LISTED]:
+        flash(_("“%(title)s” (%(when)s) stays in review: %(why)s", title=held.title,
+                when=show(held.scheduled_at, tz),
+                why="; ".join(f.message for f in held.findings)), "warning")
+    if len(result.held) > HELD_LISTED:
+        flash(_("… and %(count)d more: they wait in the review queue with their findings.",
+                count=len(result.held) - HELD_LISTED), "warning")
+    return redirect(back)
 
 
 @bp.post("/series/<int:series_id>/end")
@@ -133,7 +171,8 @@ def _act(series_id, form, change, done, then=None):  # type: ignore[no-untyped-d
 
 
 def _form(series: Series | None = None) -> SeriesForm:
-    form = SeriesForm(obj=series) if series is not None else SeriesForm()
+    # A submitted form is read from what was sent alone (see posts._post_form).
+    form = SeriesForm(obj=series if request.method == "GET" else None)
     form.channel_ids.choices = [SelectChoice(c.id, c.name)
                                 for c in channel_service.list_channels(db())]
     if series is not None and request.method == "GET":

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from planner.errors import ValidationFailed
 from planner.models import Role
+from planner.services import booking_templates, workspace
 from planner.services import channels as channel_service
-from planner.services import workspace
 from planner.state import state
 from planner.web.context import allow_self_approval, db, now, role_required
 from planner.web.forms import PostingRulesForm, SettingsForm
+from planner.web.slot_forms import GuestTemplatesForm, attach_template_errors, templates_from
 
 bp = Blueprint("settings", __name__)
 
@@ -81,3 +82,25 @@ def rules():  # type: ignore[no-untyped-def]
             return redirect(url_for("settings.rules"))
     status = 422 if form.is_submitted() else 200
     return render_template("settings/rules.html", form=form), status
+
+
+@bp.route("/settings/guest-sessions", methods=["GET", "POST"])
+@role_required(Role.operator)
+def guest_sessions():  # type: ignore[no-untyped-def]
+    """The texts a confirmed guest booking drafts (operators keep them, as they run the slots)."""
+    form = GuestTemplatesForm(data=booking_templates.current(db()))
+    if request.method == "GET":
+        form.announcements.append_entry()  # a blank row adds an announcement
+    if form.validate_on_submit():
+        wanted, rows = templates_from(form)
+        try:
+            booking_templates.put(db(), wanted, actor=current_user, now=now())
+        except ValidationFailed as error:
+            db().rollback()
+            attach_template_errors(form, rows, error.fields)
+        else:
+            db().commit()
+            flash(_("Guest session templates saved."), "success")
+            return redirect(url_for("settings.guest_sessions"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("settings/guest_sessions.html", form=form), status

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -43,3 +54,56 @@ class DecisionForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     slot_id = SelectField(_l("Move to"), coerce=int, validate_choice=False)
+
+
+class TemplateTextForm(Form):
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=5000)])
+
+
+class AnnouncementTemplateForm(TemplateTextForm):
+    minutes_before = IntegerField(_l("Minutes before the session"), validators=[Optional()],
+                                  description=_l("1440 is the same time the day before; 0 is the start"))
+
+
+class GuestTemplatesForm(FlaskForm):
+    """The texts a confirmed booking drafts; an announcement left empty is removed."""
+
+    session = FormField(TemplateTextForm, label=_l("The session post"))
+    announcements = FieldList(FormField(AnnouncementTemplateForm), label=_l("Announcements"))
+    cancellation = FormField(TemplateTextForm, label=_l("Cancellation notice"))
+    moved = FormField(TemplateTextForm, label=_l("Moved notice"))
+
+
+def templates_from(form: GuestTemplatesForm) -> tuple[dict[str, Any], list[int]]:
+    """The form as the templates' shape, and for each announcement kept the row it came from."""
+    def pair(sub: Any) -> dict[str, str]:
+        return {"title": sub.title.data or "", "body": sub.body.data or ""}
+
+    rows, announcements = [], []
+    for number, entry in enumerate(form.announcements.entries):
+        item = entry.form
+        if not (item.title.data or "").strip() and not (item.body.data or "").strip():
+            continue  # an empty row: removed, or the blank row left unused
+        rows.append(number)
+        announcements.append({"minutes_before": item.minutes_before.data, **pair(item)})
+    value = {"session": pair(form.session.form), "announcements": announcements,
+             "cancellation": pair(form.cancellation.form), "moved": pair(form.moved.form)}
+    return value, rows
+
+
+def attach_template_errors(form: GuestTemplatesForm, rows: list[int], errors: dict[str, str]) -> None:
+    """Put ``announcements.1.title``-style messages under the fields they are about."""
+    for name, message in errors.items():
+        part, _dot, rest = name.partition(".")
+        target: Any = None
+        if part == "announcements" and rest:
+            number, _dot, field = rest.partition(".")
+            entry = form.announcements.entries[rows[int(number)]].form
+            target = getattr(entry, field or "title", None)
+        elif part in ("session", "cancellation", "moved") and rest:
+            target = getattr(getattr(form, part).form, rest, None)
+        if target is None:
+            form.form_errors.append(message)
+        else:
+            target.errors = [*target.errors, message]

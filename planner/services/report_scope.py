@@ -1,0 +1,79 @@
+"""What a report is narrowed to: one channel, the channels carrying a tag, and/or one post kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, Select, cast, exists, func, select
+from sqlalchemy.sql import ColumnElement
+
+from planner.models import Channel, ChannelTag, Delivery, Post, Slot
+from planner.models.feed import FeedItem, feed_channels
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Deliveries, posts and reviews are narrowed by all three; guest sessions and feed items by
+    what they have: a slot's channels and its one kind, a feed's default channels (see below)."""
+
+    channel_id: int | None = None
+    tag: str | None = None
+    kind: str | None = None
+
+    def channels(self) -> Select[Any] | None:
+        """The ids of the channels in scope, or None when every channel is."""
+        if self.channel_id is None and not self.tag:
+            return None
+        query = select(Channel.id)
+        if self.channel_id is not None:
+            query = query.where(Channel.id == self.channel_id)
+        if self.tag:
+            tagged = select(ChannelTag.channel_id).where(ChannelTag.tag == self.tag)
+            query = query.where(Channel.id.in_(tagged))
+        return query
+
+    def deliveries(self, query: Select[Any]) -> Select[Any]:
+        if self.channel_id is not None:
+            query = query.where(Delivery.channel_id == self.channel_id)
+        if self.tag:
+            tagged = select(ChannelTag.channel_id).where(ChannelTag.tag == self.tag)
+            query = query.where(Delivery.channel_id.in_(tagged))
+        if self.kind:
+            query = query.where(Delivery.post_id.in_(select(Post.id).where(Post.kind == self.kind)))
+        return query
+
+    def posts(self, query: Select[Any]) -> Select[Any]:
+        if self.kind:
+            query = query.where(Post.kind == self.kind)
+        if self.channel_id is not None or self.tag:
+            query = query.where(Post.id.in_(self.deliveries(select(Delivery.post_id))))
+        return query
+
+    def slots(self, query: Select[Any], dialect: str) -> Select[Any] | None:
+        """Guest sessions are posts of the kind ``guest_session`` that go to their slot's channels:
+        another kind leaves none (None), a channel or tag keeps the slots that reach it."""
+        if self.kind and self.kind != "guest_session":
+            return None
+        channels = self.channels()
+        if channels is None:
+            return query
+        return query.where(_slot_reaches(dialect, channels))
+
+    def feed_items(self, query: Select[Any]) -> Select[Any]:
+        """Feed items have no kind of their own; a channel or tag keeps the feeds whose default
+        channels (where their shares go) include it."""
+        channels = self.channels()
+        if channels is None:
+            return query
+        feeds = select(feed_channels.c.feed_id).where(feed_channels.c.channel_id.in_(channels))
+        return query.where(FeedItem.feed_id.in_(feeds))
+
+
+def _slot_reaches(dialect: str, channels: Select[Any]) -> ColumnElement[bool]:
+    """Whether any id in the slot's JSON list of channels is one of ``channels``."""
+    if dialect == "sqlite":
+        each = func.json_each(Slot.channel_ids).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value.in_(channels)))
+    each = func.json_array_elements_text(Slot.channel_ids).table_valued("value")
+    return exists(select(1).select_from(each).where(cast(each.c.value, Integer).in_(channels)))

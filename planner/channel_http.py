@@ -6,8 +6,7 @@ or a broken connection means is the same everywhere, so it lives here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -18,7 +17,7 @@ from planner.channel_api import (
     RetryableError,
     ThrottledError,
 )
-from planner.http import HttpClient, ResponseTooLarge
+from planner.http import HttpClient, ResponseTooLarge, retry_after_seconds
 
 # Statuses a proxy gives when the platform may already have acted on the request.
 AMBIGUOUS = {502, 504}
@@ -56,18 +55,8 @@ def raise_for_status(response: requests.Response, message: str | None = None) ->
 
 
 def retry_after(response: requests.Response, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date), if there is one."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    """Seconds from the response's Retry-After header (delta-seconds or an HTTP date), if it has one."""
+    return retry_after_seconds(response.headers.get("Retry-After"), now)
 
 
 def json_body(response: requests.Response) -> dict[str, Any]:

@@ -138,6 +138,14 @@ def client(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def api(st, client):  # type: ignore[no-untyped-def]
+    """The JSON API as a given user: ``api.call("GET", "/posts", editor)`` or ``api("GET", …)``."""
+    from tests.api_client import ApiClient
+
+    return ApiClient(st, client)
+
+
+@pytest.fixture
 def runner(app):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
 

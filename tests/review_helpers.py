@@ -9,7 +9,7 @@ from channels.wecom import WeComChannel
 from planner.channel_api import ChannelContext
 from planner.registry import Registry
 from planner.services import channels as channel_service
-from planner.services import users, workspace
+from planner.services import workspace
 from planner.services.checks import Checker
 
 KINDS = {"outbox": OutboxChannel, "mastodon": MastodonChannel, "wecom": WeComChannel,
@@ -43,22 +43,3 @@ def set_rules(st, banned=(), per_day=0, gap=0) -> None:  # type: ignore[no-untyp
         workspace.put_posting_rules(session, workspace.PostingRules(tuple(banned), per_day, gap),
                                     actor="test", now=st.clock.now())
 
-
-class ApiClient:
-    """Calls the API as a given user with a real bearer token."""
-
-    def __init__(self, st, client) -> None:  # type: ignore[no-untyped-def]
-        self.st, self.client, self.tokens = st, client, {}
-
-    def token_for(self, user) -> str:  # type: ignore[no-untyped-def]
-        if user.id not in self.tokens:
-            with self.st.sessions() as session, session.begin():
-                self.tokens[user.id] = users.create_token(session, session.merge(user),
-                                                          now=self.st.clock.now())
-        return self.tokens[user.id]
-
-    def call(self, method, path, user=None, **kwargs):  # type: ignore[no-untyped-def]
-        headers = kwargs.pop("headers", {})
-        if user is not None:
-            headers["Authorization"] = f"Bearer {self.token_for(user)}"
-        return self.client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)

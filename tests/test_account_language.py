@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 
 from planner.models import AuditEntry, User
-from tests.test_api_posts import api  # noqa: F401  (the bearer-token fixture)
 
 ENGLISH_BROWSER = {"Accept-Language": "en-US,en;q=0.9"}
 
@@ -66,7 +65,7 @@ def test_an_unknown_language_is_refused_and_nothing_is_written(st, make, auth, c
     assert stored(st, editor) == (None, None, [])  # the valid timezone was not saved either
 
 
-def test_the_api_shows_and_sets_the_language(st, make, api):  # noqa: F811
+def test_the_api_shows_and_sets_the_language(st, make, api):
     editor = make.user("editor")
     assert api.call("GET", "/me", editor).json["locale"] is None
     answer = api.call("PATCH", "/me", editor, json={"locale": "zh_Hans_CN"})
@@ -86,7 +85,7 @@ def test_the_api_shows_and_sets_the_language(st, make, api):  # noqa: F811
     ({"locale": 7}, "locale", "Input should be a valid string"),
     ({"language": "en"}, "language", "Extra inputs are not permitted"),
 ])
-def test_the_api_refuses_bad_settings_and_writes_nothing(st, make, api, body, field, message):  # noqa: F811
+def test_the_api_refuses_bad_settings_and_writes_nothing(st, make, api, body, field, message):
     editor = make.user("editor")
     answer = api.call("PATCH", "/me", editor, json=body)
     assert answer.status_code == 422

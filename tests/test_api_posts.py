@@ -6,31 +6,6 @@ import pytest
 from sqlalchemy import func, select
 
 from planner.models import AuditEntry, Post
-from planner.services import users
-
-
-@pytest.fixture
-def api(st, client):
-    """Call the API as a given user with a real bearer token."""
-
-    class Api:
-        def __init__(self):
-            self.tokens = {}
-
-        def token_for(self, user):
-            if user.id not in self.tokens:
-                with st.sessions() as session, session.begin():
-                    self.tokens[user.id] = users.create_token(session, session.merge(user),
-                                                              now=st.clock.now())
-            return self.tokens[user.id]
-
-        def call(self, method, path, user=None, token=None, **kwargs):
-            headers = kwargs.pop("headers", {})
-            if user is not None:
-                headers["Authorization"] = f"Bearer {token or self.token_for(user)}"
-            return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return Api()
 
 
 def counts(st):

@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from planner.models import AuditEntry, Delivery, Post
 from planner.services import users, workspace
-from tests.test_api_posts import api  # noqa: F401  (the bearer-token client fixture)
 
 
 @pytest.fixture
@@ -24,12 +23,12 @@ def state_of(st, post_id):
                 session.scalar(select(func.count()).select_from(AuditEntry)))
 
 
-def signed_in(api, *people):  # noqa: F811
+def signed_in(api, *people):
     for person in people:
         api.token_for(person)
 
 
-def test_delete_a_draft(st, make, api, team):  # noqa: F811
+def test_delete_a_draft(st, make, api, team):
     author, other, operator, group = team
     draft = make.post(author, channel_ids=[group.id])
     reviewed = make.post(author, status="in_review", channel_ids=[group.id])
@@ -71,7 +70,7 @@ def users_token(st, user, scope):
     ("POST", "/cancel", {}),
     ("DELETE", "", None),
 ])
-def test_another_editor_cannot_change_someone_elses_post(st, make, api, team, method, action,  # noqa: F811
+def test_another_editor_cannot_change_someone_elses_post(st, make, api, team, method, action,
                                                          payload):
     author, other, _operator, group = team
     post_id = make.post(author, channel_ids=[group.id])
@@ -84,7 +83,7 @@ def test_another_editor_cannot_change_someone_elses_post(st, make, api, team, me
 
 
 @pytest.mark.parametrize("action", ["approve", "reject"])
-def test_editors_neither_approve_nor_reject(st, make, api, team, action):  # noqa: F811
+def test_editors_neither_approve_nor_reject(st, make, api, team, action):
     author, other, _operator, group = team
     post_id = make.post(author, status="in_review", channel_ids=[group.id])
     signed_in(api, author, other)
@@ -96,7 +95,7 @@ def test_editors_neither_approve_nor_reject(st, make, api, team, action):  # noq
     assert state_of(st, post_id) == before
 
 
-def test_self_approval_only_when_the_workspace_allows_it(st, make, api, team):  # noqa: F811
+def test_self_approval_only_when_the_workspace_allows_it(st, make, api, team):
     _author, _other, operator, group = team
     mine = make.post(operator, status="in_review", channel_ids=[group.id])
     signed_in(api, operator)
@@ -112,7 +111,7 @@ def test_self_approval_only_when_the_workspace_allows_it(st, make, api, team):  
     assert (approved.status_code, approved.json["status"]) == (200, "approved")
 
 
-def test_cancel(st, make, api, team):  # noqa: F811
+def test_cancel(st, make, api, team):
     author, other, operator, group = team
     draft = make.post(author, channel_ids=[group.id])
     approved = make.post(author, status="approved", reviewer=operator, channel_ids=[group.id])
@@ -139,7 +138,7 @@ def test_cancel(st, make, api, team):  # noqa: F811
     assert api.call("POST", f"/posts/{approved}/cancel", json={}).status_code == 401
 
 
-def test_deliveries_and_previews_are_for_signed_in_people(st, make, api, team):  # noqa: F811
+def test_deliveries_and_previews_are_for_signed_in_people(st, make, api, team):
     author, other, operator, group = team
     post_id = make.post(author, status="approved", reviewer=operator, channel_ids=[group.id])
     for path in (f"/posts/{post_id}/deliveries", f"/posts/{post_id}/preview"):

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from planner.models import AuditEntry, Post, Series
 from tests.conftest import START
 from tests.series_helpers import POOL, WEEKDAYS
-from tests.test_api_posts import api  # noqa: F401  (the bearer-token client fixture)
 
 FIRST = START + timedelta(days=1)
 
@@ -31,7 +30,7 @@ def counts(st):
                      for model in (Series, Post, AuditEntry))
 
 
-def test_create_list_get_occurrences_patch_approve_and_delete(st, api, team):  # noqa: F811
+def test_create_list_get_occurrences_patch_approve_and_delete(st, api, team):
     editor, operator, channel = team
     created = api.call("POST", "/series", editor, json=body())
     assert created.status_code == 201, created.json
@@ -75,7 +74,7 @@ def test_create_list_get_occurrences_patch_approve_and_delete(st, api, team):  #
     assert api.call("GET", f"/posts/{post_id}", editor).json["status"] == "canceled"
 
 
-def test_editing_one_occurrence_through_the_posts_api_detaches_it(st, api, team):  # noqa: F811
+def test_editing_one_occurrence_through_the_posts_api_detaches_it(st, api, team):
     editor, _operator, _channel = team
     sid = api.call("POST", "/series", editor, json=body()).json["id"]
     window = {"start": "2026-11-24T00:00:00Z", "end": "2026-11-26T00:00:00Z"}
@@ -91,7 +90,7 @@ def test_editing_one_occurrence_through_the_posts_api_detaches_it(st, api, team)
     assert (second["detached"], second["body"]) == (False, "Good morning, Our community! ☀️")
 
 
-def test_ending_a_series(st, api, team):  # noqa: F811
+def test_ending_a_series(st, api, team):
     editor, _operator, _channel = team
     sid = api.call("POST", "/series", editor, json=body()).json["id"]
     ended = api.call("POST", f"/series/{sid}/end", editor)
@@ -125,7 +124,7 @@ def test_ending_a_series(st, api, team):  # noqa: F811
     ({"kind": "advert"}, "kind", "Input should be 'tutorial', 'share', 'greeting', "
      "'guest_session' or 'announcement'"),
 ])
-def test_bad_input_is_refused_and_writes_nothing(st, api, team, overrides, field, message):  # noqa: F811
+def test_bad_input_is_refused_and_writes_nothing(st, api, team, overrides, field, message):
     editor, _operator, _channel = team
     api.token_for(editor)
     before = counts(st)
@@ -135,7 +134,7 @@ def test_bad_input_is_refused_and_writes_nothing(st, api, team, overrides, field
     assert counts(st) == before
 
 
-def test_bad_patch_and_bad_ranges_write_nothing(st, api, team):  # noqa: F811
+def test_bad_patch_and_bad_ranges_write_nothing(st, api, team):
     editor, _operator, _channel = team
     sid = api.call("POST", "/series", editor, json=body()).json["id"]
     before = counts(st)
@@ -157,7 +156,7 @@ def test_bad_patch_and_bad_ranges_write_nothing(st, api, team):  # noqa: F811
         assert (answer.status_code, answer.json["error"]["fields"]) == (422, {field: message})
 
 
-def test_permissions_and_missing_series(st, api, team, make):  # noqa: F811
+def test_permissions_and_missing_series(st, api, team, make):
     editor, operator, _channel = team
     other = make.user("editor")
     sid = api.call("POST", "/series", editor, json=body()).json["id"]
@@ -178,7 +177,7 @@ def test_permissions_and_missing_series(st, api, team, make):  # noqa: F811
     assert api.call("GET", "/series").status_code == 401
 
 
-def test_more_permission_failures_write_nothing(st, api, team, make):  # noqa: F811
+def test_more_permission_failures_write_nothing(st, api, team, make):
     from planner.services import users
 
     editor, operator, _channel = team
@@ -212,7 +211,7 @@ def test_more_permission_failures_write_nothing(st, api, team, make):  # noqa: F
     assert ended.status_code == 409
 
 
-def test_an_operator_may_edit_anyones_series(st, api, team):  # noqa: F811
+def test_an_operator_may_edit_anyones_series(st, api, team):
     editor, operator, _channel = team
     sid = api.call("POST", "/series", editor, json=body()).json["id"]
     edited = api.call("PATCH", f"/series/{sid}", operator, json={"title": "Hello {weekday}"})

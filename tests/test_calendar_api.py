@@ -14,24 +14,6 @@ NOV_24 = datetime(2026, 11, 24, tzinfo=UTC)
 MONTH = {"start": "2026-11-01T00:00:00+08:00", "end": "2026-12-01T00:00:00+08:00"}
 
 
-@pytest.fixture
-def api(st, client):
-    """Call the API as a given user with a real bearer token."""
-    tokens = {}
-
-    def call(method, path, user=None, **kwargs):
-        headers = {}
-        if user is not None:
-            if user.id not in tokens:
-                with st.sessions() as session, session.begin():
-                    tokens[user.id] = users.create_token(session, session.merge(user),
-                                                         now=st.clock.now())
-            headers["Authorization"] = f"Bearer {tokens[user.id]}"
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return call
-
-
 def set_timezone(st, user, name):
     with st.sessions() as session, session.begin():
         session.get(User, user.id).timezone = name

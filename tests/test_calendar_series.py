@@ -1,10 +1,9 @@
 """The calendar shows a series' occurrences beyond the horizon, where they are not posts yet."""
 
 from tests.test_api_series import body
-from tests.test_calendar_api import api  # noqa: F401  (the bearer-token client fixture)
 
 
-def test_occurrences_not_yet_posts_appear_beside_the_posts(make, api):  # noqa: F811
+def test_occurrences_not_yet_posts_appear_beside_the_posts(make, api):
     editor = make.user("editor")
     channel = make.channel("Python learners group 1", tags=["python-groups"])
     other = make.channel("General chat")

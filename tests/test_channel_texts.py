@@ -12,7 +12,6 @@ from planner.channel_api import RenderError
 from planner.channel_text import pack
 from planner.models import User
 from planner.registry import Registry
-from tests.test_api_posts import api  # noqa: F401  (the bearer-token fixture)
 
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
@@ -49,7 +48,7 @@ def test_a_refusal_is_worded_when_it_is_shown(app):
         assert "50 字节" in refusal() and "10 字节" in refusal()
 
 
-def test_kind_descriptions_are_plain_text_in_the_callers_language(wechat, api, make):  # noqa: F811
+def test_kind_descriptions_are_plain_text_in_the_callers_language(wechat, api, make):
     described = WeChatOfficialAccountChannel.describe()
     json.dumps(described)  # plain strings: nothing lazy leaks into JSON
     assert described["label"] == "WeChat Official Account (公众号)"

@@ -21,7 +21,6 @@ from planner.channel_api import (
 from planner.channel_http import call, json_body, raise_for_status
 from planner.models import AuditEntry, Channel, Delivery
 from planner.registry import Registry
-from planner.services import users
 from planner.worker.dispatcher import Dispatcher
 from tests.fakes.server import json_response
 from tests.scripted_channel import ScriptedChannel
@@ -88,24 +87,6 @@ def kinds(st):  # type: ignore[no-untyped-def]
     ScriptedChannel.script = []
     ScriptedChannel.sent = []
     return st.registry
-
-
-@pytest.fixture
-def api(st, client):  # type: ignore[no-untyped-def]
-    class Api:
-        tokens: dict[int, str] = {}
-
-        def call(self, method, path, user=None, **kwargs):  # type: ignore[no-untyped-def]
-            headers = kwargs.pop("headers", {})
-            if user is not None:
-                if user.id not in self.tokens:
-                    with st.sessions() as session, session.begin():
-                        self.tokens[user.id] = users.create_token(session, session.merge(user),
-                                                                  now=st.clock.now())
-                headers["Authorization"] = f"Bearer {self.tokens[user.id]}"
-            return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return Api()
 
 
 def counts(st):  # type: ignore[no-untyped-def]

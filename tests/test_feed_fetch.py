@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
-from planner.feeds.fetch import Fetcher, FetchError, FetchPolicy, max_age, retry_after
+from planner.feeds.fetch import Fetcher, FetchError, FetchPolicy, max_age
 from planner.feeds.guard import Allowlist, is_public
+from planner.http import retry_after_seconds
 from tests.feed_server import sample, serve_samples
 
 LOOPBACK = Allowlist.parse("127.0.0.1")
@@ -149,8 +151,14 @@ def test_an_error_status_carries_retry_after(feeds):  # type: ignore[no-untyped-
 def test_header_helpers():  # type: ignore[no-untyped-def]
     assert max_age("public, max-age=900") == 900
     assert max_age("no-cache") is None
-    assert retry_after("120") == 120
-    assert retry_after("soon") is None
+    assert retry_after_seconds("120") == 120
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+    now = datetime(2015, 10, 21, 7, 0, tzinfo=UTC)
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now) == 1680
+    # A date with "-0000" has no zone: read as UTC, not refused or crashed on.
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 -0000", now) == 1680
+    assert retry_after_seconds("Wed, 21 Oct 2015 06:00:00 GMT", now) == 0
 
 
 @pytest.mark.parametrize("address,public", [

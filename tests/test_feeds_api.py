@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import func, select
 
 from planner.models import AuditEntry, Feed, FeedItem, Post
-from planner.services import users
 from tests.feed_server import serve_samples
 from tests.feeds_helpers import allow_loopback
 
@@ -15,20 +14,6 @@ from tests.feeds_helpers import allow_loopback
 def server(fake_platform, st):  # type: ignore[no-untyped-def]
     allow_loopback(st)
     return fake_platform(serve_samples)
-
-
-@pytest.fixture
-def api(st, client):  # type: ignore[no-untyped-def]
-    tokens: dict[int, str] = {}
-
-    def call(method, path, user, **kwargs):  # type: ignore[no-untyped-def]
-        if user.id not in tokens:
-            with st.sessions() as session, session.begin():
-                tokens[user.id] = users.create_token(session, session.merge(user), now=st.clock.now())
-        return client.open(f"/api/v1{path}", method=method,
-                           headers={"Authorization": f"Bearer {tokens[user.id]}"}, **kwargs)
-
-    return call
 
 
 def counts(st):  # type: ignore[no-untyped-def]

@@ -8,28 +8,10 @@ from sqlalchemy import func, select, update
 
 from planner.errors import ValidationFailed
 from planner.models import AuditEntry, Delivery, Post, User
-from planner.services import schedule, users
+from planner.services import schedule
 from planner.services.checks import checker_for
 
 NOV_24 = datetime(2026, 11, 24, tzinfo=UTC)
-
-
-@pytest.fixture
-def api(st, client):
-    """Call the API as a given user with a real bearer token."""
-    tokens = {}
-
-    def call(method, path, user=None, **kwargs):
-        headers = {}
-        if user is not None:
-            if user.id not in tokens:
-                with st.sessions() as session, session.begin():
-                    tokens[user.id] = users.create_token(session, session.merge(user),
-                                                         now=st.clock.now())
-            headers["Authorization"] = f"Bearer {tokens[user.id]}"
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return call
 
 
 def snapshot(st, post_id):

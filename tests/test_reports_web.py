@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from planner.models import Post
 from planner.services import workspace
-from tests.test_api_posts import api  # noqa: F401  (the bearer-token fixture)
 from tests.test_reports import approved_post, at, outcome
 
 NOVEMBER = "start=2026-11-01&end=2026-11-30"
@@ -34,7 +33,7 @@ def november(st, clock, make):  # type: ignore[no-untyped-def]
     return people
 
 
-def test_stats_api_gives_the_figures(api, november):  # noqa: F811
+def test_stats_api_gives_the_figures(api, november):
     _editor, operator = november
     answer = api.call("GET", f"/stats?{NOVEMBER}", operator)
     assert answer.status_code == 200, answer.json
@@ -54,7 +53,7 @@ def test_stats_api_gives_the_figures(api, november):  # noqa: F811
     assert tagged["deliveries"]["total"] == 1
 
 
-def test_stats_api_without_dates_covers_the_current_month(api, november):  # noqa: F811
+def test_stats_api_without_dates_covers_the_current_month(api, november):
     figures = api.call("GET", "/stats", november[1]).json
     assert (figures["period"]["first_day"], figures["period"]["last_day"]) == ("2026-11-01", "2026-11-30")
 
@@ -67,13 +66,13 @@ def test_stats_api_without_dates_covers_the_current_month(api, november):  # noq
     ("start=2026-11-01&end=2026-11-30&kind=advert", "kind", "Input should be"),
     ("start=2026-11-01&end=2026-11-30&colour=red", "colour", "Extra inputs are not permitted"),
 ])
-def test_stats_api_says_what_is_wrong(api, november, query, field, message):  # noqa: F811
+def test_stats_api_says_what_is_wrong(api, november, query, field, message):
     answer = api.call("GET", f"/stats?{query}", november[1])
     assert answer.status_code == 422
     assert answer.json["error"]["fields"][field].startswith(message), answer.json
 
 
-def test_reports_are_for_operators(api, client, auth, november):  # noqa: F811
+def test_reports_are_for_operators(api, client, auth, november):
     editor, _operator = november
     assert api.call("GET", "/stats", editor).status_code == 403
     assert api.call("GET", "/stats").status_code == 401
@@ -136,7 +135,7 @@ def test_the_dashboard_in_chinese_writes_days_the_chinese_way(st, client, auth, 
     assert 'name="start" value="2026-11-01"' in html  # the form's own value stays ISO
 
 
-def test_every_table_exports_as_csv_that_parses_back(api, client, auth, november):  # noqa: F811
+def test_every_table_exports_as_csv_that_parses_back(api, client, auth, november):
     operator = november[1]
     auth.login(operator.email)
     html = client.get(f"/reports?{NOVEMBER}").get_data(as_text=True)

@@ -6,17 +6,12 @@ import pytest
 from sqlalchemy import func, select
 
 from planner.models import AuditEntry, Comment, Delivery
-from tests.review_helpers import ApiClient, channel, enable_kinds, set_rules
+from tests.review_helpers import channel, enable_kinds, set_rules
 
 
 @pytest.fixture
 def kinds(st):
     return enable_kinds(st)
-
-
-@pytest.fixture
-def api(st, client):
-    return ApiClient(st, client)
 
 
 def counts(st):

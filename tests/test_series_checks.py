@@ -12,8 +12,9 @@ from planner.models import AuditEntry
 from planner.services import series as series_service
 from planner.services.checks import checker_for
 from planner.worker.series import materialise_series
+from tests.api_client import ApiClient
 from tests.conftest import csrf_from
-from tests.review_helpers import ApiClient, channel, enable_kinds, set_rules
+from tests.review_helpers import channel, enable_kinds, set_rules
 from tests.series_helpers import deliveries_by_post, make_series, occurrence_posts
 
 LONG = "早" * 600  # over Mastodon's 500 characters, well within a WeCom group's 4096 bytes

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from planner.db import reading
 from planner.errors import ValidationFailed
@@ -180,25 +181,29 @@ def _fetch(claimed: Claimed, fetchers: Fetchers) -> Outcome:
 
 def _record(st: PlannerState, outcomes: list[Outcome]) -> list[PollResult]:
     now = st.clock.now()
-    results = []
+    unchanged = {o.claimed.id: o.fetched for o in outcomes
+                 if o.problem is None and o.fetched is not None and o.fetched.not_modified}
+    others = [o for o in outcomes if o.claimed.id not in unchanged]
     with st.sessions() as session, session.begin():
-        ids = [o.claimed.id for o in outcomes]
-        # Locked, so a "poll now" and the dispatcher recording the same feed take turns (and dedupe).
+        results = feed_polls.record_not_modified(session, unchanged, now=now, config=st.config) \
+            if unchanged else []
+        if not others:
+            return results
+        # Locked, so a "poll now" and the dispatcher recording the same feed take turns (and dedupe);
+        # the default channels loaded only when an automatic draft needs them.
         feeds = {f.id: f for f in session.scalars(
-            select(Feed).where(Feed.id.in_(ids)).order_by(Feed.id).with_for_update(of=Feed))}
-        for outcome in outcomes:
+            select(Feed).where(Feed.id.in_([o.claimed.id for o in others])).options(lazyload(Feed.channels))
+            .order_by(Feed.id).with_for_update(of=Feed))}
+        for outcome in others:
             feed_id, fetched = outcome.claimed.id, outcome.fetched
             feed = feeds.get(feed_id)
             if feed is None:
                 results.append(PollResult(feed_id, error="the feed no longer exists"))
-            elif outcome.problem is not None or fetched is None:
+            elif outcome.problem is not None or fetched is None or outcome.parsed is None:
                 log.info("feed %s failed: %s", feed_id, outcome.problem)
                 results.append(feed_polls.record_failure(
                     session, feed, outcome.problem or "no answer", now=now, config=st.config,
                     retry_after=outcome.retry))
-            elif outcome.parsed is None:
-                results.append(feed_polls.record_not_modified(session, feed, fetched, now=now,
-                                                              config=st.config))
             else:
                 results.append(feed_polls.record_success(session, feed, fetched, outcome.parsed, now=now,
                                                          config=st.config))

@@ -5,20 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Protocol
 
-from planner.feeds.parse import ParsedItem, plain_text
+from planner.feeds.parse import ParsedItem
 
 RULE_MAX = 200
-
-
-class Matchable(Protocol):
-    """A parsed item or a stored one: both have these."""
-
-    title: str
-    summary: str
-    author: str
-    link: str
 
 
 def compile_rule(rule: str) -> re.Pattern[str]:
@@ -50,14 +40,16 @@ def rule_problem(rule: str) -> str | None:
     return None
 
 
-def matches(rules: Iterable[str], item: Matchable) -> bool:
-    haystack = "\n".join((item.title, plain_text(item.summary), item.author, item.link))
+def matches(rules: Iterable[str], haystack: str) -> bool:
     return any((pattern := _compiled(rule)) is not None and pattern.search(haystack)
                for rule in rules)
 
 
 def admitted(item: ParsedItem, keep: list[str], block: list[str]) -> bool:
     """Blocked items never enter the inbox; with keep rules, only items matching one do."""
-    if block and matches(block, item):
+    if not (keep or block):
+        return True
+    haystack = "\n".join((item.title, item.text, item.author, item.link))
+    if block and matches(block, haystack):
         return False
-    return not keep or matches(keep, item)
+    return not keep or matches(keep, haystack)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from planner.feeds.fetch import FetchResult
@@ -24,6 +25,16 @@ from planner.models import Feed
 from planner.services import audit, feed_autodraft
 
 RECENT = 10
+
+
+class Polled(Protocol):
+    """A feed's polling columns: a Feed, or a row of them."""
+
+    interval_seconds: int
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -39,53 +50,64 @@ def bounds(config: dict[str, Any]) -> tuple[float, float]:
     return 60.0 * int(config["FEED_MIN_INTERVAL_MINUTES"]), 60.0 * int(config["FEED_MAX_INTERVAL_MINUTES"])
 
 
-def warning_of(feed: Feed) -> str | None:
+def warning_of(feed: Polled) -> str | None:
     """What the last successful poll had to recover from, if anything."""
     return feed.last_error if feed.consecutive_failures == 0 else None
 
 
-def error_of(feed: Feed) -> str | None:
+def error_of(feed: Polled) -> str | None:
     """Why the last poll failed, while the feed is failing."""
     return feed.last_error if feed.consecutive_failures else None
 
 
 def record_success(session: Session, feed: Feed, fetched: FetchResult, parsed: ParsedFeed, *,
                    now: datetime, config: dict[str, Any]) -> PollResult:
-    added = store(session, feed, parsed.items, now=now, first_poll_keep=int(config["FEED_FIRST_POLL_KEEP"]))
-    drafted = feed_autodraft.draft_matching(session, feed, added, now=now, config=config) \
+    stored = store(session, feed, parsed.items, now=now, first_poll_keep=int(config["FEED_FIRST_POLL_KEEP"]),
+                   load_new=feed.auto_draft)
+    drafted = feed_autodraft.draft_matching(session, feed, stored.items, now=now, config=config) \
         if feed.auto_draft else 0
     feed.title = parsed.title
     feed.site_url = parsed.site_url
-    low, high = bounds(config)
     dates = sorted((i.published_at for i in parsed.items if i.published_at), reverse=True)[:RECENT]
     if len(dates) >= 2:
         interval = (dates[0] - dates[-1]).total_seconds() / (len(dates) - 1) / 2
     else:
-        interval = feed.interval_seconds * (0.5 if added else 1.5)
-    _succeeded(feed, fetched, interval, now=now, config=config)
+        interval = feed.interval_seconds * (0.5 if stored.new else 1.5)
+    for name, value in _succeeded(feed, fetched, interval, now=now, config=config).items():
+        setattr(feed, name, value)
     feed.last_error = parsed.warning[:2000] if parsed.warning else None
-    return PollResult(feed.id, new=len(added), drafted=drafted)
+    return PollResult(feed.id, new=stored.new, drafted=drafted)
 
 
-def record_not_modified(session: Session, feed: Feed, fetched: FetchResult, *, now: datetime,
-                        config: dict[str, Any]) -> PollResult:
-    warned = warning_of(feed)  # the document has not changed, nor what was wrong with it
-    _succeeded(feed, fetched, feed.interval_seconds * 1.25, now=now, config=config)
-    feed.last_error = warned
-    return PollResult(feed.id, not_modified=True)
+def record_not_modified(session: Session, answers: dict[int, FetchResult], *, now: datetime,
+                        config: dict[str, Any]) -> list[PollResult]:
+    """Feeds whose servers answered 304, recorded together: one read of what their next look depends
+    on (the rows locked, as every record locks its feed) and one UPDATE run for them all."""
+    rows = session.execute(
+        select(Feed.id, Feed.interval_seconds, Feed.etag, Feed.last_modified, Feed.consecutive_failures,
+               Feed.last_error).where(Feed.id.in_(answers)).order_by(Feed.id).with_for_update()).all()
+    # The document has not changed, nor what feedparser had to recover from in it.
+    changes = [{"feed_id": row.id, **_succeeded(row, answers[row.id], row.interval_seconds * 1.25, now=now,
+                                                 config=config), "last_error": warning_of(row)}
+               for row in rows]
+    if changes:
+        table = Feed.__table__
+        session.execute(update(table).where(table.c.id == bindparam("feed_id")), changes)
+    found = {row.id for row in rows}
+    return [PollResult(feed_id, not_modified=True) if feed_id in found
+            else PollResult(feed_id, error="the feed no longer exists") for feed_id in answers]
 
 
-def _succeeded(feed: Feed, fetched: FetchResult, interval: float, *, now: datetime,
-               config: dict[str, Any]) -> None:
+def _succeeded(feed: Polled, fetched: FetchResult, interval: float, *, now: datetime,
+               config: dict[str, Any]) -> dict[str, Any]:
+    """The feed's polling columns after a successful look."""
     low, high = bounds(config)
-    feed.interval_seconds = int(min(high, max(low, interval)))
-    wait = max(feed.interval_seconds, min(high, max(fetched.max_age or 0, fetched.retry_after or 0)))
-    feed.next_check_at = now + timedelta(seconds=wait)
-    feed.etag = (fetched.etag or feed.etag or "")[:500] or None
-    feed.last_modified = (fetched.last_modified or feed.last_modified or "")[:100] or None
-    feed.last_polled_at = now
-    feed.consecutive_failures = 0
-    feed.last_error = None
+    interval_seconds = int(min(high, max(low, interval)))
+    wait = max(interval_seconds, min(high, max(fetched.max_age or 0, fetched.retry_after or 0)))
+    return {"interval_seconds": interval_seconds, "next_check_at": now + timedelta(seconds=wait),
+            "etag": (fetched.etag or feed.etag or "")[:500] or None,
+            "last_modified": (fetched.last_modified or feed.last_modified or "")[:100] or None,
+            "last_polled_at": now, "consecutive_failures": 0, "last_error": None}
 
 
 def record_failure(session: Session, feed: Feed, error: str, *, now: datetime, config: dict[str, Any],

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from planner.models import Delivery, DeliveryStatus
-from planner.services.report_periods import Period, percentiles, seconds_between
+from planner.services.report_periods import Period, seconds_between, spread
 from planner.services.report_scope import Scope
 
 SETTLED = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.expired, DeliveryStatus.unconfirmed)
@@ -43,37 +43,29 @@ def bands(tolerance_seconds: int) -> list[tuple[str, int | None]]:
     return [("on_time", tolerance_seconds), *wider, ("later", None), ("not_sent", None)]
 
 
-def lateness(session: Session, period: Period, scope: Scope, tolerance_seconds: int,
-             now: datetime) -> list[dict[str, Any]]:
-    """How many due deliveries fall in each lateness band, the unsent ones last: one grouped query."""
-    late = seconds_between(_dialect(session), Delivery.due_at, Delivery.sent_at)
-    named = bands(tolerance_seconds)
-    sent = and_(Delivery.status == DeliveryStatus.sent, Delivery.sent_at.is_not(None))
-    band = case(*((and_(sent, late <= limit), index) for index, (_name, limit) in enumerate(named[:-2])),
-                (sent, len(named) - 2), else_=len(named) - 1)
-    query = due_deliveries(period, scope, tolerance_seconds, now).with_only_columns(
-        band.label("band"), func.count(Delivery.id)).group_by(band)
-    counts = dict(session.execute(query).all())
-    return [{"band": name, "up_to_seconds": limit, "deliveries": int(counts.get(index, 0))}
-            for index, (name, limit) in enumerate(named)]
-
-
 def punctuality(session: Session, period: Period, scope: Scope, tolerance_seconds: int,
-                now: datetime, bands_found: list[dict[str, Any]]) -> dict[str, Any]:
-    """The on-time rate over the due deliveries, and the lateness percentiles of the sent ones."""
-    by_band = {row["band"]: row["deliveries"] for row in bands_found}
-    due = sum(by_band.values())
-    sent = due - by_band["not_sent"]
-    lateness_of_sent = seconds_between(_dialect(session), Delivery.due_at, Delivery.sent_at)
-    spread = percentiles(session, lateness_of_sent, due_deliveries(period, scope, tolerance_seconds, now)
-                         .where(Delivery.status == DeliveryStatus.sent, Delivery.sent_at.is_not(None)))
+                now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The on-time rate with the lateness percentiles of the sent deliveries, and how many due
+    deliveries fall in each lateness band (the unsent ones last): one query, reading the due
+    deliveries once."""
+    sent = and_(Delivery.status == DeliveryStatus.sent, Delivery.sent_at.is_not(None))
+    late = case((sent, seconds_between(_dialect(session), Delivery.due_at, Delivery.sent_at)))
+    named = bands(tolerance_seconds)
+    limits = [limit for _name, limit in named[:-2] if limit is not None]
+    found = spread(session, late, due_deliveries(period, scope, tolerance_seconds, now), limits)
+    # Rows at most each limit late, then every sent one, then every due one: each band is the
+    # difference between its bound and the one before.
+    bounds = [0, *found.at_most, found.measured, found.rows]
+    lateness = [{"band": name, "up_to_seconds": limit, "deliveries": bounds[index + 1] - bounds[index]}
+                for index, (name, limit) in enumerate(named)]
+    on_time, due = found.at_most[0], found.rows
     return {
         "due": due,
-        "sent": sent,
-        "on_time": by_band["on_time"],
-        "late": sent - by_band["on_time"],
-        "not_sent": by_band["not_sent"],
-        "on_time_rate": None if not due else by_band["on_time"] / due,
+        "sent": found.measured,
+        "on_time": on_time,
+        "late": found.measured - on_time,
+        "not_sent": due - found.measured,
+        "on_time_rate": None if not due else on_time / due,
         "tolerance_seconds": tolerance_seconds,
-        "lateness_seconds": {f"p{round(p * 100)}": v for p, v in spread.items()},
-    }
+        "lateness_seconds": {f"p{round(p * 100)}": v for p, v in found.percentiles.items()},
+    }, lateness

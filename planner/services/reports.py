@@ -6,16 +6,16 @@ reviews in the period they were decided. Percentiles are nearest-rank (report_pe
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from planner.models import Channel, Delivery, DeliveryStatus, Post, PostStatus, Review
-from planner.services import report_activity, report_punctuality
-from planner.services.report_periods import Period, local_day, percentiles, seconds_between
+from planner.services import report_activity, report_punctuality, report_rhythm
+from planner.services.report_periods import Period, seconds_between, spread
 from planner.services.report_scope import Scope
 
 
@@ -67,55 +67,6 @@ def posts_published(session: Session, period: Period, scope: Scope) -> dict[str,
     return {kind: count for kind, count in session.execute(query)}
 
 
-def rhythm(session: Session, period: Period, scope: Scope, daily_limit: int,
-           min_gap_seconds: int = 0) -> list[dict[str, Any]]:
-    """Per channel: sent deliveries per local day against the workspace's daily limit (0: none), and
-    how many went out sooner after the one before than the workspace's minimum gap (0: none)."""
-    day = local_day(_dialect(session), Delivery.sent_at, period)
-    per_day = scope.deliveries(
-        select(Delivery.channel_id, day.label("day"), func.count(Delivery.id).label("sent"))
-        .where(Delivery.status == DeliveryStatus.sent,
-               Delivery.sent_at >= period.start, Delivery.sent_at < period.end)
-        .group_by(Delivery.channel_id, day)
-    ).subquery()
-    query = (
-        select(Channel.id, Channel.name, func.count(per_day.c.day), func.sum(per_day.c.sent),
-               func.max(per_day.c.sent),
-               func.sum(case((per_day.c.sent > daily_limit, 1), else_=0) if daily_limit
-                        else literal(0, Integer)))
-        .join(per_day, per_day.c.channel_id == Channel.id)
-        .group_by(Channel.id, Channel.name)
-        .order_by(Channel.name)
-    )
-    close = too_close(session, period, scope, min_gap_seconds)
-    return [
-        {"channel_id": channel_id, "channel": name, "active_days": active, "sent": int(sent),
-         "per_day": round(int(sent) / period.days, 2), "busiest_day": busiest,
-         "days_over_limit": int(over_days or 0), "daily_limit": daily_limit,
-         "too_close": close.get(channel_id, 0), "min_gap_minutes": min_gap_seconds // 60}
-        for channel_id, name, active, sent, busiest, over_days in session.execute(query)
-    ]
-
-
-def too_close(session: Session, period: Period, scope: Scope, min_gap_seconds: int) -> dict[int, int]:
-    """Per channel: sends in the period that came less than the minimum gap after the channel's
-    previous send (which may fall just before the period)."""
-    if min_gap_seconds <= 0:
-        return {}
-    previous = func.lag(Delivery.sent_at).over(partition_by=Delivery.channel_id, order_by=Delivery.sent_at)
-    sends = scope.deliveries(
-        select(Delivery.channel_id, Delivery.sent_at, previous.label("previous"))
-        .where(Delivery.status == DeliveryStatus.sent,
-               Delivery.sent_at >= period.start - timedelta(seconds=min_gap_seconds),
-               Delivery.sent_at < period.end)
-    ).subquery()
-    gap = seconds_between(_dialect(session), sends.c.previous, sends.c.sent_at)
-    query = (select(sends.c.channel_id, func.count())
-             .where(sends.c.sent_at >= period.start, sends.c.previous.is_not(None), gap < min_gap_seconds)
-             .group_by(sends.c.channel_id))
-    return {channel_id: count for channel_id, count in session.execute(query)}
-
-
 def approval_turnaround(session: Session, period: Period, scope: Scope) -> dict[str, Any]:
     """Time from submitting a post to an operator's decision, for decisions made in the period."""
     waited = seconds_between(_dialect(session), Review.submitted_at, Review.created_at)
@@ -126,21 +77,22 @@ def approval_turnaround(session: Session, period: Period, scope: Scope) -> dict[
         base = base.where(Review.post_id.in_(scope.posts(select(Post.id))))
     decisions = dict(session.execute(
         base.with_only_columns(Review.decision, func.count(Review.id)).group_by(Review.decision)).all())
-    spread = percentiles(session, waited, base)
+    found = spread(session, waited, base)
     return {
         "decisions": sum(decisions.values()),
         "approved": decisions.get("approved", 0),
         "rejected": decisions.get("rejected", 0),
-        "median_seconds": spread[0.5],
-        "p90_seconds": spread[0.9],
+        "median_seconds": found.percentiles[0.5],
+        "p90_seconds": found.percentiles[0.9],
     }
 
 
 def collect(session: Session, period: Period, scope: Scope, *, tolerance_seconds: int,
             daily_limit: int, now: datetime, min_gap_seconds: int = 0) -> dict[str, Any]:
     """Every figure for one period and scope, as the dashboard, the CSV files and the API give them."""
+    scope = scope.resolved(session)
     by_channel = deliveries_by_channel(session, period, scope)
-    lateness = report_punctuality.lateness(session, period, scope, tolerance_seconds, now)
+    punctuality, lateness = report_punctuality.punctuality(session, period, scope, tolerance_seconds, now)
     return {
         "period": {"first_day": period.first.isoformat(), "last_day": period.last.isoformat(),
                    "timezone": period.zone.key, "start": period.start, "end": period.end},
@@ -148,10 +100,9 @@ def collect(session: Session, period: Period, scope: Scope, *, tolerance_seconds
         "posts_published": posts_published(session, period, scope),
         "deliveries": delivery_totals(by_channel),
         "deliveries_by_channel": by_channel,
-        "punctuality": report_punctuality.punctuality(session, period, scope, tolerance_seconds, now,
-                                                      lateness),
+        "punctuality": punctuality,
         "lateness": lateness,
-        "rhythm": rhythm(session, period, scope, daily_limit, min_gap_seconds),
+        "rhythm": report_rhythm.rhythm(session, period, scope, daily_limit, min_gap_seconds),
         "approval_turnaround": approval_turnaround(session, period, scope),
         "guest_sessions": report_activity.guest_sessions(session, period, scope, now=now),
         "feed_items": report_activity.feed_curation(session, period, scope),

@@ -3,20 +3,26 @@ approved, those that fail stay in review and are reported (which target, and why
 service, the API and the series page; occurrences materialised later are checked the same way."""
 
 import re
+from dataclasses import replace
+from datetime import time, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from planner.models import AuditEntry
+from planner.services import posts as post_service
 from planner.services import series as series_service
 from planner.services.checks import checker_for
+from planner.services.posts import PostInput
 from planner.worker.series import materialise_series
 from tests.api_client import ApiClient
-from tests.conftest import csrf_from
+from tests.conftest import START, csrf_from
 from tests.review_helpers import channel, enable_kinds, set_rules
 from tests.series_helpers import deliveries_by_post, make_series, occurrence_posts
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONG = "早" * 600  # over Mastodon's 500 characters, well within a WeCom group's 4096 bytes
 
 
@@ -125,3 +131,37 @@ def test_the_series_page_says_which_occurrences_stay_in_review(st, team, auth, c
                       r"community's rules forbid: “casino”", text)
     assert len(held) == 5 and "2026" in held[0]  # each with its time, as the reader writes times
     assert statuses(st, series_id) == ["approved", "in_review"] * 5
+
+
+def test_moving_an_approved_series_sends_back_only_the_occurrences_that_break_the_rules(st, team):
+    editor, operator, group = team
+    series_id = make_series(st, editor)  # weekdays 08:00 Asia/Shanghai from Tuesday 24 November
+    approve(st, operator, series_id)
+    thursday_tip = START + timedelta(days=3, hours=2)  # Thursday 26 November, 10:00 in Shanghai
+    with st.sessions() as session, session.begin():
+        tip = post_service.create_post(session, session.merge(editor), PostInput(
+            kind="tutorial", title="Weekly tip", body="Body", scheduled_at=thursday_tip,
+            channel_ids=[group.id]), now=st.clock.now())
+        post_service.submit(session, session.merge(editor), tip, now=st.clock.now())
+        post_service.approve(session, session.merge(operator), tip, now=st.clock.now(),
+                             allow_self_approval=False)
+    set_rules(st, gap=120)  # two hours between posts to one group, from now on
+
+    with st.sessions() as session, session.begin():  # the greeting moves to 09:30
+        series = series_service.get_series(session, series_id, for_change=True)
+        data = replace(series_service.input_of(series), starts_at=START + timedelta(days=1, hours=1.5))
+        series_service.update_series(session, session.merge(editor), series, data, now=st.clock.now(),
+                                     config=st.config, checker=checker_for(st, session))
+
+    made = occurrence_posts(st, series_id)
+    assert {p.scheduled_at.astimezone(SHANGHAI).time() for p in made} == {time(9, 30)}
+    [moved_too_close] = [p for p in made if p.scheduled_at == thursday_tip - timedelta(minutes=30)]
+    # Only Thursday's greeting, half an hour before the tip, lost its approval; its deliveries wait.
+    assert [p.id for p in made if p.status == "in_review"] == [moved_too_close.id]
+    assert set(deliveries_by_post(st)[moved_too_close.id]) == {"canceled"}
+    assert all(set(deliveries_by_post(st)[p.id]) == {"pending"} for p in made if p.status == "approved")
+    with st.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "post.return_to_review")).one()
+    assert (entry.subject_id, entry.actor_label, entry.data["status_before"], entry.data["status_after"]) == (
+        moved_too_close.id, editor.email, "approved", "in_review")
+    assert entry.data["comment"].startswith("the series moved it to a time that breaks the posting rules: ")

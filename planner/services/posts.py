@@ -262,6 +262,15 @@ def update_post(session: Session, user: User, post: Post, data: PostInput, *, no
     return post
 
 
+def return_to_review(session: Session, actor: User, post: Post, *, now: datetime, reason: str) -> Post:
+    """An approved post whose approval no longer holds (its series moved it to a time that breaks
+    the posting rules): its deliveries held, the post back in review, the reason in the audit row.
+    The review queue shows the findings beside it."""
+    deliveries.hold(session, post, now=now)
+    return _transition(session, actor, post, PostStatus.in_review, "post.return_to_review", now,
+                       comment=reason, submitted=True)
+
+
 def submit(session: Session, user: User, post: Post, *, now: datetime, comment: str = "") -> Post:
     if not can_submit(user, post):
         _deny(user, post, "submit")

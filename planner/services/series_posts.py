@@ -179,13 +179,34 @@ def rewrite_future(session: Session, user: User, series: Series, before: Schedul
         for post, _target in keep:
             post.occurrence_at = None  # free every slot before taking the new ones
         session.flush()
+        was = {post.id: post.scheduled_at for post, _target in keep}
         for post, target in keep:
             post.occurrence_at = target.at
             posts.update_post(session, user, post,
                               post_input(series, target, community, language_of(series.author, config)),
                               now=now, detach=False)
+        _recheck_moved([p for p, _t in keep if p.scheduled_at != was[p.id]], session, user,
+                       now=now, checker=checker)
     series.next_occurrence_at = recurrence.first_after(schedule_of(series), now)
     materialise(session, series, now=now, config=config, checker=checker, actor=user)
+
+
+def _recheck_moved(moved: list[Post], session: Session, user: User, *, now: datetime,
+                   checker: Checker) -> None:
+    """Approved occurrences whose time alone the edit moved keep their approval only where the
+    posting rules (posts a day, minutes between posts) hold at the new time, every occurrence having
+    moved by then; the others go back to review, as a move on the calendar would be refused."""
+    session.flush()
+    for post in moved:
+        if post.status != PostStatus.approved:
+            continue
+        try:
+            checker.require_schedule_clear(session, post, posts.resolve_targets(session, post),
+                                           post.scheduled_at)
+        except ChecksFailed as failed:
+            reason = "; ".join(f.message for f in failed.findings)
+            posts.return_to_review(session, user, post, now=now, reason=_(
+                "the series moved it to a time that breaks the posting rules: %(why)s", why=reason))
 
 
 def _up_to(series: Series, index: int) -> list[Occurrence]:

@@ -30,7 +30,7 @@ from planner.services import channels as channel_service
 from planner.services import workspace
 from planner.services.channel_trials import TryResult, try_channel
 from planner.state import state
-from planner.web.context import db, now, role_required
+from planner.web.context import db, now, role_required, saved
 from planner.web.forms import (
     CLEAR_PREFIX,
     SETTING_PREFIX,
@@ -73,15 +73,10 @@ def new(kind_name: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         values = _values(form, kind)
         values.pop("clear_secrets", None)  # nothing is saved yet
-        try:
-            channel = channel_service.create_channel(
-                db(), registry, state().secret_box, kind=kind_name, actor=current_user,
-                now=now(), **values)
-        except (ValidationFailed, Conflict) as error:
-            db().rollback()
-            _attach(form, error)
-        else:
-            db().commit()
+        channel = saved(lambda: channel_service.create_channel(
+            db(), registry, state().secret_box, kind=kind_name, actor=current_user, now=now(), **values),
+            form, _attach, refused=(ValidationFailed, Conflict))
+        if channel is not None:
             flash(_("Channel “%(name)s” saved. Send it a test message to see it work.",
                     name=channel.name), "success")
             return redirect(url_for("channels.edit", channel_id=channel.id))
@@ -108,22 +103,17 @@ def edit(channel_id: int):  # type: ignore[no-untyped-def]
         form.form_errors.append(_("Channel kind %(kind)s is not installed: its settings cannot be "
                                   "changed until it is.", kind=channel.kind))
     elif kind is not None and form.validate_on_submit():
-        try:
-            changed = channel_service.update_channel(
-                db(), st.registry, st.secret_box, channel, actor=current_user, now=now(),
-                **_values(form, kind))
-        except (ValidationFailed, Conflict) as error:
-            db().rollback()
-            _attach(form, error)
-        else:
-            db().commit()
+        changed = saved(lambda: channel_service.update_channel(
+            db(), st.registry, st.secret_box, channel, actor=current_user, now=now(),
+            **_values(form, kind)), form, _attach, refused=(ValidationFailed, Conflict))
+        if changed is not None:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("channels.edit", channel_id=channel.id))
-    saved = channel_service.saved_secrets(channel, st.secret_box)
+    secrets_kept = channel_service.saved_secrets(channel, st.secret_box)
     status = 422 if form.is_submitted() else 200
     return render_template(
         "channels/edit.html", form=form, kind=kind, channel=channel,
-        settings=_setting_rows(form, kind, saved) if kind else [],
+        settings=_setting_rows(form, kind, secrets_kept) if kind else [],
         health=channel_service.channel_health(db(), [channel.id]).get(channel.id),
         action_form=ActionForm(),
     ), status

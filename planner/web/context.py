@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from planner.channel_api import ChannelContext
 from planner.db import reading
+from planner.errors import PlannerError, ValidationFailed
 from planner.models import Role
 from planner.services import account, workspace
 from planner.services.checks import Checker
 from planner.state import state
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -79,3 +81,18 @@ def role_required(role: Role) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def saved(change: Callable[[], T], form: Any, attach: Callable[[Any, Any], None],
+          refused: tuple[type[PlannerError], ...] = (ValidationFailed,)) -> T | None:
+    """Make a change a form asked for: committed, and what ``change`` returned (never None) given
+    back; or, when the service refuses it, rolled back with nothing written and the reasons put
+    on the form by ``attach``, and None."""
+    try:
+        result = change()
+    except refused as error:
+        db().rollback()
+        attach(form, error)
+        return None
+    db().commit()
+    return result

@@ -15,7 +15,7 @@ from planner.services import feed_items
 from planner.services import feeds as feed_service
 from planner.services.feeds import FeedInput
 from planner.state import state
-from planner.web.context import db, now
+from planner.web.context import db, now, saved
 from planner.web.feed_forms import FeedForm, OpmlForm
 from planner.web.forms import ActionForm
 
@@ -59,13 +59,8 @@ def edit(feed_id: int):  # type: ignore[no-untyped-def]
     feed = feed_service.get_feed(db(), feed_id)
     form = _form(feed)
     if form.validate_on_submit():
-        try:
-            feed_service.update_feed(db(), current_user, feed, _input(form), now=now())
-        except PlannerError as error:
-            db().rollback()
-            _attach(form, error)
-        else:
-            db().commit()
+        if saved(lambda: feed_service.update_feed(db(), current_user, feed, _input(form), now=now()),
+                 form, _attach, refused=(PlannerError,)) is not None:
             flash(_("Saved."), "success")
             return redirect(url_for("feeds.index"))
     status = 422 if form.is_submitted() else 200

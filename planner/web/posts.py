@@ -17,7 +17,7 @@ from planner.services import posts as post_service
 from planner.services.posts import PostInput
 from planner.services.previews import Draft
 from planner.web import calendar_page
-from planner.web.context import allow_self_approval, checker, db, now, viewer_timezone
+from planner.web.context import allow_self_approval, checker, db, now, saved, viewer_timezone
 from planner.web.forms import ActionForm, CommentForm, NewCommentForm, PostForm
 from planner.web.timefmt import LOCAL_INPUT, parse_local, to_input
 
@@ -101,14 +101,8 @@ def edit(post_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("posts.detail", post_id=post.id))
     form = _post_form(post)
     if form.validate_on_submit():
-        try:
-            post_service.update_post(db(), current_user, post, _input(form), now=now(),
-                                     checker=checker())
-        except ValidationFailed as error:
-            db().rollback()
-            _attach(form, error)
-        else:
-            db().commit()
+        if saved(lambda: post_service.update_post(db(), current_user, post, _input(form), now=now(),
+                                                  checker=checker()), form, _attach) is not None:
             flash(_("Saved."), "success")
             return redirect(url_for("posts.detail", post_id=post.id))
     status = 422 if form.is_submitted() else 200

@@ -24,6 +24,7 @@ from planner.web.context import (
     db,
     now,
     role_required,
+    saved,
     viewer_timezone,
     workspace_timezone,
 )
@@ -49,14 +50,10 @@ def new():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.timezone.data = workspace_timezone().key
     if form.validate_on_submit():
-        try:
-            series = series_service.create_series(db(), current_user, _input(form), now=now(),
-                                                  config=state().config, checker=checker())
-        except ValidationFailed as error:
-            db().rollback()
-            _attach(form, error)
-        else:
-            db().commit()
+        series = saved(lambda: series_service.create_series(
+            db(), current_user, _input(form), now=now(), config=state().config, checker=checker()),
+            form, _attach)
+        if series is not None:
             flash(_("Series saved; its occurrences are waiting for review."), "success")
             return redirect(url_for("series.detail", series_id=series.id))
     return render_template("series/edit.html", form=form, series=None), _status(form)
@@ -87,14 +84,9 @@ def edit(series_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("series.detail", series_id=series.id))
     form = _form(series)
     if form.validate_on_submit():
-        try:
-            series_service.update_series(db(), current_user, series, _input(form), now=now(),
-                                         config=state().config, checker=checker())
-        except ValidationFailed as error:
-            db().rollback()
-            _attach(form, error)
-        else:
-            db().commit()
+        if saved(lambda: series_service.update_series(
+                db(), current_user, series, _input(form), now=now(), config=state().config,
+                checker=checker()), form, _attach) is not None:
             flash(_("Saved: the future occurrences follow the series, except those edited on "
                     "their own."), "success")
             return redirect(url_for("series.detail", series_id=series.id))

@@ -5,7 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from planner.errors import Conflict, ValidationFailed
 from planner.models import AuditEntry, Post
+from planner.web.context import attach_errors
+from planner.web.slot_forms import SlotForm
+from planner.web.slots import FORM_NAMES as SLOT_FORM_NAMES
 from tests.conftest import PASSWORD, csrf_from
 
 
@@ -179,3 +183,16 @@ def test_calendar_lists_posts_by_local_day(st, make, auth, client):
     html = client.get("/?view=list").get_data(as_text=True)
     assert "2026-11-24" in html and "Good morning" in html and "<time>8:00\u202fAM</time>" in html
     assert "Good morning" not in client.get("/?view=list&start=2027-01-01").get_data(as_text=True)
+
+
+def test_a_refused_change_puts_each_reason_where_the_form_shows_it(app):  # type: ignore[no-untyped-def]
+    with app.test_request_context():
+        form = SlotForm(meta={"csrf": False})
+        attach_errors(form, ValidationFailed("the slot was not saved", {
+            "min_notice_minutes": "at least one hour", "questions": "too many questions",
+            "data": "not a field"}), lambda name: SLOT_FORM_NAMES.get(name, name))
+        assert form.min_notice_hours.errors == ["at least one hour"]
+        assert form.form_errors == ["too many questions", "not a field"]  # no field by that name
+        other = SlotForm(meta={"csrf": False})
+        attach_errors(other, Conflict("someone else booked it"))  # no field named: the message
+        assert other.form_errors == ["someone else booked it"]

@@ -75,7 +75,7 @@ def new(kind_name: str):  # type: ignore[no-untyped-def]
         values.pop("clear_secrets", None)  # nothing is saved yet
         channel = saved(lambda: channel_service.create_channel(
             db(), registry, state().secret_box, kind=kind_name, actor=current_user, now=now(), **values),
-            form, _attach, refused=(ValidationFailed, Conflict))
+            form, refused=(ValidationFailed, Conflict), field_of=_field_of)
         if channel is not None:
             flash(_("Channel “%(name)s” saved. Send it a test message to see it work.",
                     name=channel.name), "success")
@@ -105,7 +105,7 @@ def edit(channel_id: int):  # type: ignore[no-untyped-def]
     elif kind is not None and form.validate_on_submit():
         changed = saved(lambda: channel_service.update_channel(
             db(), st.registry, st.secret_box, channel, actor=current_user, now=now(),
-            **_values(form, kind)), form, _attach, refused=(ValidationFailed, Conflict))
+            **_values(form, kind)), form, refused=(ValidationFailed, Conflict), field_of=_field_of)
         if changed is not None:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("channels.edit", channel_id=channel.id))
@@ -249,20 +249,12 @@ def _setting_rows(form: ChannelForm, kind: type[ChannelKind] | None,
     ) for s in (kind.settings_schema if kind else ())]
 
 
-def _attach(form: ChannelForm, error: ValidationFailed | Conflict) -> None:
-    # str(): a lazy message counts as safe HTML to Jinja, and it may quote what the user typed.
-    if not error.fields:
-        form.form_errors.append(str(error.message))
-    for name, message in error.fields.items():
-        field_name = (SETTING_PREFIX + name.removeprefix("settings.") if name.startswith("settings.")
-                      else name)
-        if field_name in form:
-            form[field_name].errors = [*form[field_name].errors, str(message)]
-        else:
-            form.form_errors.append(str(message))
-
-
 def _back(channel: Channel) -> Response:
     if request.form.get("back") == "index":
         return redirect(url_for("channels.index"))
     return redirect(url_for("channels.edit", channel_id=channel.id))
+
+
+def _field_of(name: str) -> str:
+    """A setting the service names ``settings.<name>`` is the form's ``setting_<name>`` field."""
+    return SETTING_PREFIX + name.removeprefix("settings.") if name.startswith("settings.") else name

@@ -83,16 +83,31 @@ def role_required(role: Role) -> Callable[[F], F]:
     return decorator
 
 
-def saved(change: Callable[[], T], form: Any, attach: Callable[[Any, Any], None],
-          refused: tuple[type[PlannerError], ...] = (ValidationFailed,)) -> T | None:
+def attach_errors(form: Any, error: PlannerError,
+                  field_of: Callable[[str], str] = lambda name: name) -> None:
+    """The service's reasons on the form: each beside the field it names (``field_of`` maps the
+    service's name to the form's), the others, and the message when no field is named, above it.
+    str(): a lazy message counts as safe HTML to Jinja, and it may quote what the user typed."""
+    if not error.fields:
+        form.form_errors.append(str(error.message))
+    for name, message in error.fields.items():
+        field = form._fields.get(field_of(name))
+        if field is not None:
+            field.errors = [*field.errors, str(message)]
+        else:
+            form.form_errors.append(str(message))
+
+
+def saved(change: Callable[[], T], form: Any, refused: tuple[type[PlannerError], ...] = (ValidationFailed,),
+          field_of: Callable[[str], str] = lambda name: name) -> T | None:
     """Make a change a form asked for: committed, and what ``change`` returned (never None) given
     back; or, when the service refuses it, rolled back with nothing written and the reasons put
-    on the form by ``attach``, and None."""
+    on the form (:func:`attach_errors`), and None."""
     try:
         result = change()
     except refused as error:
         db().rollback()
-        attach(form, error)
+        attach_errors(form, error, field_of)
         return None
     db().commit()
     return result

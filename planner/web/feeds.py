@@ -15,7 +15,7 @@ from planner.services import feed_items
 from planner.services import feeds as feed_service
 from planner.services.feeds import FeedInput
 from planner.state import state
-from planner.web.context import db, now, saved
+from planner.web.context import attach_errors, db, now, saved
 from planner.web.feed_forms import FeedForm, OpmlForm
 from planner.web.forms import ActionForm
 
@@ -43,7 +43,7 @@ def subscribe():  # type: ignore[no-untyped-def]
                                           config=state().config)
         except PlannerError as error:
             db().rollback()
-            _attach(form, error)
+            attach_errors(form, error)
         else:
             db().commit()
             flash(_("Subscribed to %(name)s.", name=feed.name), "success")
@@ -60,7 +60,7 @@ def edit(feed_id: int):  # type: ignore[no-untyped-def]
     form = _form(feed)
     if form.validate_on_submit():
         if saved(lambda: feed_service.update_feed(db(), current_user, feed, _input(form), now=now()),
-                 form, _attach, refused=(PlannerError,)) is not None:
+                 form, refused=(PlannerError,)) is not None:
             flash(_("Saved."), "success")
             return redirect(url_for("feeds.index"))
     status = 422 if form.is_submitted() else 200
@@ -162,14 +162,3 @@ def _input(form: FeedForm) -> FeedInput:
         block_rules=lines(form.block_rules.data), channel_ids=list(form.channel_ids.data or []),
         auto_draft=bool(form.auto_draft.data),
     )
-
-
-def _attach(form: FeedForm, error: PlannerError) -> None:
-    if not error.fields:
-        form.form_errors.append(error.message)
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)

@@ -17,7 +17,15 @@ from planner.services import posts as post_service
 from planner.services.posts import PostInput
 from planner.services.previews import Draft
 from planner.web import calendar_page
-from planner.web.context import allow_self_approval, checker, db, now, saved, viewer_timezone
+from planner.web.context import (
+    allow_self_approval,
+    attach_errors,
+    checker,
+    db,
+    now,
+    saved,
+    viewer_timezone,
+)
 from planner.web.forms import ActionForm, CommentForm, NewCommentForm, PostForm
 from planner.web.timefmt import LOCAL_INPUT, parse_local, to_input
 
@@ -41,7 +49,7 @@ def new():  # type: ignore[no-untyped-def]
             post = post_service.create_post(db(), current_user, _input(form), now=now())
         except ValidationFailed as error:
             db().rollback()
-            _attach(form, error)
+            attach_errors(form, error)
         else:
             if request.form.get("then") == "submit":
                 return _submit_new(post)
@@ -102,7 +110,7 @@ def edit(post_id: int):  # type: ignore[no-untyped-def]
     form = _post_form(post)
     if form.validate_on_submit():
         if saved(lambda: post_service.update_post(db(), current_user, post, _input(form), now=now(),
-                                                  checker=checker()), form, _attach) is not None:
+                                                  checker=checker()), form) is not None:
             flash(_("Saved."), "success")
             return redirect(url_for("posts.detail", post_id=post.id))
     status = 422 if form.is_submitted() else 200
@@ -200,15 +208,6 @@ def _input(form: PostForm) -> PostInput:
         tags=[t.strip().lower() for t in (form.tags.data or "").split(",") if t.strip()],
         **times,
     )
-
-
-def _attach(form: PostForm, error: ValidationFailed) -> None:
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def _fields_text(error: ValidationFailed) -> str:

@@ -52,7 +52,7 @@ def new():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         series = saved(lambda: series_service.create_series(
             db(), current_user, _input(form), now=now(), config=state().config, checker=checker()),
-            form, _attach)
+            form)
         if series is not None:
             flash(_("Series saved; its occurrences are waiting for review."), "success")
             return redirect(url_for("series.detail", series_id=series.id))
@@ -86,7 +86,7 @@ def edit(series_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         if saved(lambda: series_service.update_series(
                 db(), current_user, series, _input(form), now=now(), config=state().config,
-                checker=checker()), form, _attach) is not None:
+                checker=checker()), form) is not None:
             flash(_("Saved: the future occurrences follow the series, except those edited on "
                     "their own."), "success")
             return redirect(url_for("series.detail", series_id=series.id))
@@ -203,15 +203,6 @@ def _input(form: SeriesForm) -> SeriesInput:
             errors = {**error.fields, **errors}
         raise ValidationFailed(_("the series was not saved"), errors)
     return data
-
-
-def _attach(form: SeriesForm, error: ValidationFailed) -> None:
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def _status(form: SeriesForm) -> int:

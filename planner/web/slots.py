@@ -15,12 +15,14 @@ from planner.services import booking_posts, bookings, slots
 from planner.services import channels as channel_service
 from planner.services.slots import SlotInput
 from planner.web.booking_notices import notify
-from planner.web.context import db, now, role_required, workspace_timezone
+from planner.web.context import db, now, role_required, saved, workspace_timezone
 from planner.web.forms import ActionForm
 from planner.web.slot_forms import DecisionForm, MoveForm, SlotForm
 from planner.web.timefmt import parse_local, show
 
 bp = Blueprint("slots", __name__)
+# The form asks for hours where the service counts minutes.
+FORM_NAMES = {"min_notice_minutes": "min_notice_hours"}
 
 
 @bp.route("/slots", methods=["GET", "POST"])
@@ -32,13 +34,9 @@ def index():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.timezone.data = workspace_timezone().key
     if form.validate_on_submit():
-        try:
-            created = slots.create_slots(db(), current_user, _input(form), now=now())
-        except ValidationFailed as error:
-            db().rollback()
-            _attach(form, error)
-        else:
-            db().commit()
+        created = saved(lambda: slots.create_slots(db(), current_user, _input(form), now=now()), form,
+                        field_of=lambda name: FORM_NAMES.get(name, name))
+        if created is not None:
             flash(_("%(count)s slot(s) created.", count=len(created)), "success")
             return redirect(url_for("slots.index"))
     upcoming = slots.list_slots(db(), since=now())
@@ -71,15 +69,6 @@ def _input(form: SlotForm) -> SlotInput:
         questions={"bio": form.bio.data, "contact": form.contact.data, "extra": [
             {"name": f"q{number}", "label": label.rstrip("*").strip()[:100],
              "required": label.endswith("*")} for number, label in enumerate(extra, 1)]})
-
-
-def _attach(form: SlotForm, error: ValidationFailed) -> None:
-    for name, message in error.fields.items():
-        field = getattr(form, {"min_notice_minutes": "min_notice_hours"}.get(name, name), None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 @bp.post("/slots/<int:slot_id>/<action>")

@@ -68,6 +68,9 @@ class FeedItem(Base):
         Index("ix_feed_items_feed_link", "feed_id", "link"),
         Index("ix_feed_items_feed_hash", "feed_id", "content_hash"),
         Index("ix_feed_items_state_found", "state", "found_at"),
+        # The reports count the items found, and the decisions made, in a period.
+        Index("ix_feed_items_found", "found_at", "feed_id"),
+        Index("ix_feed_items_decided", "state_changed_at", "state", "feed_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, Select, cast, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from planner.models import Channel, ChannelTag, Delivery, Post, Slot
+from planner.models import Channel, ChannelTag, Delivery, Post, Review, Slot
 from planner.models.feed import FeedItem, feed_channels
 
 
@@ -67,9 +67,21 @@ class Scope:
     def posts(self, query: Select[Any]) -> Select[Any]:
         if self.kind:
             query = query.where(Post.kind == self.kind)
-        if self.channel_id is not None or self.tag:
-            query = query.where(Post.id.in_(self.deliveries(select(Delivery.post_id))))
-        return query
+        return self._reaching(query, Post.id)
+
+    def reviews(self, query: Select[Any]) -> Select[Any]:
+        """Reviews of the posts in scope."""
+        if self.kind:
+            query = query.where(Review.post_id.in_(select(Post.id).where(Post.kind == self.kind)))
+        return self._reaching(query, Review.post_id)
+
+    def _reaching(self, query: Select[Any], post_id: ColumnElement[int]) -> Select[Any]:
+        """Rows whose post goes to a channel in scope. Asked of each row's post (the unique
+        post × channel index answers), rather than collecting every post the channels ever had."""
+        channels = self.channels()
+        if channels is None:
+            return query
+        return query.where(exists().where(Delivery.post_id == post_id, Delivery.channel_id.in_(channels)))
 
     def slots(self, query: Select[Any], dialect: str) -> Select[Any] | None:
         """Guest sessions are posts of the kind ``guest_session`` that go to their slot's channels:

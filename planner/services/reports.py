@@ -73,8 +73,7 @@ def approval_turnaround(session: Session, period: Period, scope: Scope) -> dict[
     base = (select(Review.id)
             .where(Review.created_at >= period.start, Review.created_at < period.end,
                    Review.submitted_at.is_not(None)))
-    if scope.kind or scope.channel_id is not None or scope.tag:
-        base = base.where(Review.post_id.in_(scope.posts(select(Post.id))))
+    base = scope.reviews(base)
     decisions = dict(session.execute(
         base.with_only_columns(Review.decision, func.count(Review.id)).group_by(Review.decision)).all())
     found = spread(session, waited, base)

@@ -3,7 +3,6 @@ approved, those that fail stay in review and are reported (which target, and why
 service, the API and the series page; occurrences materialised later are checked the same way."""
 
 import re
-from dataclasses import replace
 from datetime import time, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from planner.worker.series import materialise_series
 from tests.api_client import ApiClient
 from tests.conftest import START, csrf_from
 from tests.review_helpers import channel, enable_kinds, set_rules
-from tests.series_helpers import deliveries_by_post, make_series, occurrence_posts
+from tests.series_helpers import POOL, WEEKDAYS, deliveries_by_post, make_series, occurrence_posts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONG = "早" * 600  # over Mastodon's 500 characters, well within a WeCom group's 4096 bytes
@@ -133,7 +132,8 @@ def test_the_series_page_says_which_occurrences_stay_in_review(st, team, auth, c
     assert statuses(st, series_id) == ["approved", "in_review"] * 5
 
 
-def test_moving_an_approved_series_sends_back_only_the_occurrences_that_break_the_rules(st, team):
+def test_moving_an_approved_series_sends_back_only_the_occurrences_that_break_the_rules(
+        st, team, auth, client):
     editor, operator, group = team
     series_id = make_series(st, editor)  # weekdays 08:00 Asia/Shanghai from Tuesday 24 November
     approve(st, operator, series_id)
@@ -147,11 +147,14 @@ def test_moving_an_approved_series_sends_back_only_the_occurrences_that_break_th
                              allow_self_approval=False)
     set_rules(st, gap=120)  # two hours between posts to one group, from now on
 
-    with st.sessions() as session, session.begin():  # the greeting moves to 09:30
-        series = series_service.get_series(session, series_id, for_change=True)
-        data = replace(series_service.input_of(series), starts_at=START + timedelta(days=1, hours=1.5))
-        series_service.update_series(session, session.merge(editor), series, data, now=st.clock.now(),
-                                     config=st.config, checker=checker_for(st, session))
+    auth.login(editor.email)  # the editor moves the greeting to 09:30, changing nothing else
+    page = client.get(f"/series/{series_id}/edit").get_data(as_text=True)
+    saved = client.post(f"/series/{series_id}/edit", follow_redirects=True, data={
+        "csrf_token": csrf_from(page), "kind": "greeting", "title": "Good morning {date}",
+        "rrule": WEEKDAYS, "timezone": "Asia/Shanghai", "starts_at": "2026-11-24T09:30",
+        "template": "{text}", "pool": "\n---\n".join(POOL), "tags": "python-groups"})
+    assert "1 approved occurrence(s) went back to review: the posting rules do not allow them at " \
+           "their new time." in unescape(saved.get_data(as_text=True))
 
     made = occurrence_posts(st, series_id)
     assert {p.scheduled_at.astimezone(SHANGHAI).time() for p in made} == {time(9, 30)}
@@ -165,3 +168,7 @@ def test_moving_an_approved_series_sends_back_only_the_occurrences_that_break_th
     assert (entry.subject_id, entry.actor_label, entry.data["status_before"], entry.data["status_after"]) == (
         moved_too_close.id, editor.email, "approved", "in_review")
     assert entry.data["comment"].startswith("the series moved it to a time that breaks the posting rules: ")
+    with st.sessions() as session:
+        update = session.scalars(select(AuditEntry).where(AuditEntry.action == "series.update")).one()
+    assert update.data["returned_to_review"] == [moved_too_close.id]
+    assert not update.data["approval_withdrawn"]

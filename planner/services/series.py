@@ -165,8 +165,14 @@ def create_series(session: Session, author: User, data: SeriesInput, *, now: dat
     return series
 
 
+@dataclass(frozen=True)
+class SeriesUpdate:
+    series: Series
+    returned_to_review: list[int]  # approved occurrences the edit moved where the rules forbid
+
+
 def update_series(session: Session, user: User, series: Series, data: SeriesInput, *,
-                  now: datetime, config: Mapping[str, Any], checker: Checker) -> Series:
+                  now: datetime, config: Mapping[str, Any], checker: Checker) -> SeriesUpdate:
     """Edit the series and all its future occurrences, except those edited on their own."""
     if not can_edit(user, series):
         _deny(user, series, "edit")
@@ -186,12 +192,13 @@ def update_series(session: Session, user: User, series: Series, data: SeriesInpu
         series.approved_by_id = None
         series.approved_by = None
     series.updated_at = now
-    rewrite_future(session, user, series, before, now=now, config=config, checker=checker)
+    returned = rewrite_future(session, user, series, before, now=now, config=config, checker=checker)
     audit.record(session, at=now, actor=user, action="series.update", subject_type="series",
                  subject_id=series.id, content_changed=content_changed,
                  targets_changed=targets_changed,
-                 approval_withdrawn=was_approved and series.approved_at is None)
-    return series
+                 approval_withdrawn=was_approved and series.approved_at is None,
+                 returned_to_review=returned)
+    return SeriesUpdate(series, returned)
 
 
 def approve_series(session: Session, user: User, series: Series, *, now: datetime,

@@ -149,10 +149,12 @@ def _submit_and_approve(session: Session, series: Series, post: Post, now: datet
 
 
 def rewrite_future(session: Session, user: User, series: Series, before: Schedule, *,
-                   now: datetime, config: Mapping[str, Any], checker: Checker) -> None:
+                   now: datetime, config: Mapping[str, Any], checker: Checker) -> list[int]:
     """After an edit of all future occurrences: every future occurrence not edited on its own
     takes the series' new text and time (matched by its position in the rule), or is canceled
-    when the new rule has no such occurrence ahead. Then the horizon is filled again."""
+    when the new rule has no such occurrence ahead. Then the horizon is filled again. The ids of
+    the approved occurrences sent back to review (:func:`_recheck_moved`) are returned."""
+    returned: list[int] = []
     future = future_posts(session, series, now)
     if future:
         last = max(p.occurrence_at for p in future if p.occurrence_at is not None)
@@ -185,18 +187,20 @@ def rewrite_future(session: Session, user: User, series: Series, before: Schedul
             posts.update_post(session, user, post,
                               post_input(series, target, community, language_of(series.author, config)),
                               now=now, detach=False)
-        _recheck_moved([p for p, _t in keep if p.scheduled_at != was[p.id]], session, user,
-                       now=now, checker=checker)
+        returned = _recheck_moved([p for p, _t in keep if p.scheduled_at != was[p.id]], session, user,
+                                  now=now, checker=checker)
     series.next_occurrence_at = recurrence.first_after(schedule_of(series), now)
     materialise(session, series, now=now, config=config, checker=checker, actor=user)
+    return returned
 
 
 def _recheck_moved(moved: list[Post], session: Session, user: User, *, now: datetime,
-                   checker: Checker) -> None:
+                   checker: Checker) -> list[int]:
     """Approved occurrences whose time alone the edit moved keep their approval only where the
     posting rules (posts a day, minutes between posts) hold at the new time, every occurrence having
     moved by then; the others go back to review, as a move on the calendar would be refused."""
     session.flush()
+    returned = []
     for post in moved:
         if post.status != PostStatus.approved:
             continue
@@ -207,6 +211,8 @@ def _recheck_moved(moved: list[Post], session: Session, user: User, *, now: date
             reason = "; ".join(f.message for f in failed.findings)
             posts.return_to_review(session, user, post, now=now, reason=_(
                 "the series moved it to a time that breaks the posting rules: %(why)s", why=reason))
+            returned.append(post.id)
+    return returned
 
 
 def _up_to(series: Series, index: int) -> list[Occurrence]:

@@ -84,11 +84,16 @@ def edit(series_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("series.detail", series_id=series.id))
     form = _form(series)
     if form.validate_on_submit():
-        if saved(lambda: series_service.update_series(
-                db(), current_user, series, _input(form), now=now(), config=state().config,
-                checker=checker()), form) is not None:
+        update = saved(lambda: series_service.update_series(
+            db(), current_user, series, _input(form), now=now(), config=state().config,
+            checker=checker()), form)
+        if update is not None:
             flash(_("Saved: the future occurrences follow the series, except those edited on "
                     "their own."), "success")
+            if update.returned_to_review:
+                flash(_("%(count)s approved occurrence(s) went back to review: the posting rules do "
+                        "not allow them at their new time.", count=len(update.returned_to_review)),
+                      "warning")
             return redirect(url_for("series.detail", series_id=series.id))
     return render_template("series/edit.html", form=form, series=series), _status(form)
 

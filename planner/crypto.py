@@ -11,6 +11,7 @@ rotation without a restart.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -104,3 +105,9 @@ def _stamp(instance_path: Path) -> tuple[tuple[int, int] | None, ...]:
         else:
             stamps.append((info.st_ino, info.st_mtime_ns))
     return tuple(stamps)
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a random token (API token, calendar or booking link): its SHA-256, so the
+    token itself is never kept and a stored one is found by an indexed equality."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -225,7 +225,7 @@ def test_expired_lease_is_resent_where_the_platform_deduplicates(st, make, peopl
 
 def test_an_outcome_is_not_recorded_without_the_lease(st, make, people, clock):
     from planner.services import delivery_outcomes
-    from planner.services.delivery_outcomes import Outcome
+    from planner.services.delivery_outcomes import Finished, Outcome
 
     editor, operator = people
     post_id = make.post(editor, status="approved", reviewer=operator,
@@ -235,8 +235,8 @@ def test_an_outcome_is_not_recorded_without_the_lease(st, make, people, clock):
     with st.sessions() as session, session.begin():
         session.execute(update(Delivery).values(lease_owner="someone-else"))
     with st.sessions() as session, session.begin():
-        assert not delivery_outcomes.record_outcome(session, delivery_id, "slow-worker",
-                                             Outcome("sent"), now=clock.now(), max_attempts=8)
+        assert not delivery_outcomes.record_outcomes(
+            session, "slow-worker", [Finished(delivery_id, Outcome("sent"), clock.now())], max_attempts=8)
     assert delivery(st, post_id).status == "sending"
 
 

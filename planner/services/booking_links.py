@@ -7,7 +7,6 @@ but changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime
@@ -16,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from planner.crypto import token_digest
 from planner.errors import NotFound
 from planner.models import Booking
 from planner.models.booking import BookingToken
@@ -24,16 +24,12 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 MAX_LINKS = 10  # per booking: replays cannot pile up links without end
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue(session: Session, booking: Booking, *, now: datetime) -> str | None:
     """A new link for ``booking`` (the token, to show or mail once); None when it has enough."""
     if links_of(session, booking) >= MAX_LINKS:
         return None
     token = secrets.token_urlsafe(32)
-    session.add(BookingToken(booking_id=booking.id, token_hash=hash_token(token), created_at=now))
+    session.add(BookingToken(booking_id=booking.id, token_hash=token_digest(token), created_at=now))
     return token
 
 
@@ -48,7 +44,7 @@ def find(session: Session, token: str) -> Booking:
     if TOKEN.match(token):
         booking = session.scalars(
             select(Booking).join(BookingToken, BookingToken.booking_id == Booking.id)
-            .where(BookingToken.token_hash == hash_token(token))
+            .where(BookingToken.token_hash == token_digest(token))
             .execution_options(populate_existing=True)).first()
     if booking is None:
         raise NotFound(_("This booking link is not valid."))

@@ -29,10 +29,6 @@ def time_label(slot: Slot) -> str:
     return f"{local:%Y-%m-%d %H:%M} ({slot.timezone})"
 
 
-def templates(session: Session) -> dict[str, Any]:
-    return current(session)
-
-
 def linked_posts(session: Session, booking: Booking) -> list[Post]:
     ids = [i for i in [booking.session_post_id, *booking.announcement_post_ids,
                        *booking.notice_post_ids] if i is not None]
@@ -61,7 +57,7 @@ def _values(session: Session, booking: Booking, **extra: str) -> dict[str, str]:
 
 def put_on_calendar(session: Session, booking: Booking, author: User, *, now: datetime) -> None:
     slot = booking.slot
-    found = templates(session)
+    found = current(session)
     values = _values(session, booking)
     announce_to = slot.announcement_channel_ids or slot.channel_ids
     session_post = _submitted(session, author, PostKind.guest_session, found["session"], values,
@@ -135,7 +131,7 @@ def _went_out(session: Session, linked: list[Post]) -> bool:
 def _notice(session: Session, booking: Booking, linked: list[Post], part: str, now: datetime,
             **extra: str) -> None:
     slot = booking.slot
-    notice = _submitted(session, linked[0].author, PostKind.announcement, templates(session)[part],
+    notice = _submitted(session, linked[0].author, PostKind.announcement, current(session)[part],
                         _values(session, booking, **extra), now + NOTICE_DELAY,
                         slot.announcement_channel_ids or slot.channel_ids, now)
     booking.notice_post_ids = [*booking.notice_post_ids, notice.id]

@@ -44,8 +44,7 @@ def current(session: Session) -> dict[str, Any]:
 
 
 def community(session: Session) -> str:
-    default = (current_app.config if has_app_context() else CONFIG_DEFAULTS)["COMMUNITY_NAME"]
-    return str(workspace.get(session, "community_name", default))
+    return workspace.community_name(session, current_app.config if has_app_context() else CONFIG_DEFAULTS)
 
 
 class _Values(dict[str, str]):

@@ -10,7 +10,6 @@ and a new link is a new random token.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime
@@ -18,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from planner.crypto import SecretBox
+from planner.crypto import SecretBox, token_digest
 from planner.models import User
 from planner.services import audit
 
@@ -29,7 +28,7 @@ def create_link(session: Session, box: SecretBox, user: User, *, now: datetime) 
     """Give ``user`` a new calendar token (replacing any old one) and return it."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     replaced = user.calendar_token_hash is not None
-    user.calendar_token_hash = _digest(token)
+    user.calendar_token_hash = token_digest(token)
     user.calendar_token_sealed = box.seal({"token": token})
     user.calendar_token_created_at = now
     audit.record(session, at=now, actor=user, action="calendar_link.create", subject_type="user",
@@ -62,13 +61,9 @@ def user_for_token(session: Session, token: str) -> User | None:
     """The active user owning ``token``; None for a wrong, revoked or malformed one."""
     if not token or len(token) > 200:
         return None
-    digest = _digest(token)
+    digest = token_digest(token)
     user = session.scalar(select(User).where(User.calendar_token_hash == digest))
     if user is None or not user.active or user.calendar_token_hash is None:
         return None
     # The lookup is by digest, which an attacker cannot steer; compare in constant time anyway.
     return user if hmac.compare_digest(user.calendar_token_hash, digest) else None
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -115,7 +115,7 @@ class ChecksFailed(ValidationFailed):
 def checker_for(st: PlannerState, session: Session) -> Checker:
     """The checks with this installation's channel kinds and the workspace's community name, for
     work done outside a request (the dispatcher materialising series, the demo)."""
-    community = workspace.get(session, "community_name", st.config["COMMUNITY_NAME"])
+    community = workspace.community_name(session, st.config)
     return Checker(st.registry, ChannelContext(instance_path=st.instance_path,
                                                community_name=community), st.config["TIMEZONE"])
 

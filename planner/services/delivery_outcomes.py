@@ -64,16 +64,6 @@ def next_retry(attempt_count: int, now: datetime, retry_after: float | None,
     return now + delay
 
 
-def record_outcome(
-    session: Session, delivery_id: int, worker_id: str, outcome: Outcome, *, now: datetime,
-    max_attempts: int,
-) -> bool:
-    """Store what a send came to, if ``worker_id`` still holds the lease. Returns False otherwise."""
-    recorded = record_outcomes(session, worker_id, [Finished(delivery_id, outcome, now)],
-                               max_attempts=max_attempts)
-    return delivery_id in recorded
-
-
 def record_outcomes(session: Session, worker_id: str, finished: list[Finished], *,
                     max_attempts: int, busy_posts: Collection[int] = ()) -> set[int]:
     """Store the outcomes of sends whose lease ``worker_id`` still holds; the ids it stored.

@@ -83,7 +83,7 @@ def draft_matching(session: Session, feed: Feed, items: list[FeedItem], *, now: 
     except ValueError as error:  # the items stay in the inbox for a person
         log.error("FEED_SHARE_SCHEDULE is not a schedule (%s); no automatic drafts", error)
         return 0
-    tz = ZoneInfo(workspace.get(session, "timezone", config["TIMEZONE"]))
+    tz = workspace.timezone(session, config)
     hold_the_schedule(session)
     drafted = 0
     for item in items:  # admitted by the feed's keep rules, which automatic drafts require

@@ -248,9 +248,7 @@ def update_post(session: Session, user: User, post: Post, data: PostInput, *, no
         post.revision += 1
     if post.status == PostStatus.approved:
         if content_changed or targets_changed:
-            deliveries.hold(session, post, now=now)
-            post.status = PostStatus.in_review
-            post.submitted_at = now
+            _withdraw_approval(session, post, now=now)
         else:
             # Only the time moved: the approval stands and the deliveries follow the post.
             deliveries.reschedule(session, post, now=now)
@@ -266,9 +264,20 @@ def return_to_review(session: Session, actor: User, post: Post, *, now: datetime
     """An approved post whose approval no longer holds (its series moved it to a time that breaks
     the posting rules): its deliveries held, the post back in review, the reason in the audit row.
     The review queue shows the findings beside it."""
+    previous = post.status
+    _withdraw_approval(session, post, now=now)
+    post.updated_at = now
+    audit.record(session, at=now, actor=actor, action="post.return_to_review", subject_type="post",
+                 subject_id=post.id, status_before=previous, status_after=str(post.status),
+                 comment=reason)
+    return post
+
+
+def _withdraw_approval(session: Session, post: Post, *, now: datetime) -> None:
+    """An approved post back in review: its deliveries that have not started are held."""
     deliveries.hold(session, post, now=now)
-    return _transition(session, actor, post, PostStatus.in_review, "post.return_to_review", now,
-                       comment=reason, submitted=True)
+    post.status = PostStatus.in_review
+    post.submitted_at = now
 
 
 def submit(session: Session, user: User, post: Post, *, now: datetime, comment: str = "") -> Post:

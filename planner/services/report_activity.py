@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from planner.models import Booking, BookingStatus, FeedItem, FeedItemState, Slot
-from planner.services.report_periods import Period, seconds_between
+from planner.services.report_periods import Period, dialect, seconds_between
 from planner.services.report_scope import Scope
 
 GUEST_SESSIONS = ("booked", "confirmed", "held", "declined", "canceled")
@@ -22,14 +22,14 @@ GUEST_SESSIONS = ("booked", "confirmed", "held", "declined", "canceled")
 def guest_sessions(session: Session, period: Period, scope: Scope, *, now: datetime) -> dict[str, int]:
     """Bookings of slots that start in the period: made, confirmed, held (confirmed and over by
     now), declined and canceled."""
-    dialect = session.get_bind().dialect.name
-    since_start = seconds_between(dialect, Slot.starts_at, literal(now, Slot.starts_at.type))
+    database = dialect(session)
+    since_start = seconds_between(database, Slot.starts_at, literal(now, Slot.starts_at.type))
     over = and_(Booking.status == BookingStatus.confirmed, since_start >= Slot.duration_minutes * 60)
     query = scope.slots(
         select(Booking.status, func.count(Booking.id), func.sum(case((over, 1), else_=0)))
         .join(Slot, Slot.id == Booking.slot_id)
         .where(Slot.starts_at >= period.start, Slot.starts_at < period.end)
-        .group_by(Booking.status), dialect)
+        .group_by(Booking.status), database)
     if query is None:
         return dict.fromkeys(GUEST_SESSIONS, 0)
     rows = session.execute(query).all()

@@ -69,6 +69,11 @@ def month_of(moment: datetime, zone: ZoneInfo) -> Period:
     return Period(first, following - timedelta(days=1), zone)
 
 
+def dialect(session: Session) -> str:
+    """The database's name ("sqlite", "postgresql"): the SQL below differs between them."""
+    return session.get_bind().dialect.name
+
+
 def seconds_between(dialect: str, start: ColumnElement, end: ColumnElement) -> ColumnElement[float]:
     """``end - start`` in seconds, computed by the database."""
     if dialect == "sqlite":
@@ -134,7 +139,7 @@ def spread(session: Session, value: ColumnElement[float], base: Select[Any],
     such aggregate, numbers the values in order (the NULLs first) and takes the first whose number
     among the measured ones reaches p·n. Either way the rows are read once and sorted once."""
     measured = base.with_only_columns(value.label("value")).subquery().c.value
-    if session.get_bind().dialect.name != "sqlite":
+    if dialect(session) != "sqlite":
         ranks = [func.percentile_disc(p).within_group(measured) for p in PERCENTILES]
     else:
         c = select(measured.label("value"),

@@ -16,16 +16,13 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from planner.models import Delivery, DeliveryStatus
-from planner.services.report_periods import Period, seconds_between, spread
+from planner.services.report_periods import Period, dialect, seconds_between, spread
 from planner.services.report_scope import Scope
 
 SETTLED = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.expired, DeliveryStatus.unconfirmed)
 # Lateness bands beyond the tolerance, in seconds: up to 15 minutes, an hour, a day, and later.
 BANDS = (("late_15m", 15 * 60), ("late_1h", 3600), ("late_1d", 86400))
 
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 def due_deliveries(period: Period, scope: Scope, tolerance_seconds: int, now: datetime) -> Any:
@@ -49,7 +46,7 @@ def punctuality(session: Session, period: Period, scope: Scope, tolerance_second
     deliveries fall in each lateness band (the unsent ones last): one query, reading the due
     deliveries once."""
     sent = and_(Delivery.status == DeliveryStatus.sent, Delivery.sent_at.is_not(None))
-    late = case((sent, seconds_between(_dialect(session), Delivery.due_at, Delivery.sent_at)))
+    late = case((sent, seconds_between(dialect(session), Delivery.due_at, Delivery.sent_at)))
     named = bands(tolerance_seconds)
     limits = [limit for _name, limit in named[:-2] if limit is not None]
     found = spread(session, late, due_deliveries(period, scope, tolerance_seconds, now), limits)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -13,15 +12,11 @@ from planner.services import reports, workspace
 from planner.services.report_periods import Period, month_of
 
 
-def workspace_zone(session: Session, config: dict[str, Any]) -> ZoneInfo:
-    return ZoneInfo(workspace.get(session, "timezone", config["TIMEZONE"]))
-
-
 def figures_for(
     session: Session, config: dict[str, Any], *, now: datetime, start: date | None, end: date | None,
     channel_id: int | None = None, tag: str | None = None, kind: str | None = None,
 ) -> dict[str, Any]:
-    zone = workspace_zone(session, config)
+    zone = workspace.timezone(session, config)
     period = Period(start, end, zone) if start and end else month_of(now, zone)
     tolerance = workspace.get(session, "on_time_tolerance_minutes", config["ON_TIME_TOLERANCE_MINUTES"])
     daily_limit = workspace.get(session, "max_posts_per_channel_per_day", 0) or 0

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from planner.models import Channel, Delivery, DeliveryStatus
-from planner.services.report_periods import Period, local_day, seconds_between
+from planner.services.report_periods import Period, dialect, local_day, seconds_between
 from planner.services.report_scope import Scope
 
 
@@ -20,8 +20,8 @@ def rhythm(session: Session, period: Period, scope: Scope, daily_limit: int,
     in the period that came less than the minimum gap (0: none) after the channel's previous send,
     which may fall just before the period. One query: the sends are read (and, with a minimum gap,
     put in order per channel) once, counted per channel and day, then summed per channel."""
-    dialect = session.get_bind().dialect.name
-    day = local_day(dialect, Delivery.sent_at, period)
+    database = dialect(session)
+    day = local_day(database, Delivery.sent_at, period)
     columns = [Delivery.channel_id, Delivery.sent_at, day.label("day")]
     since = period.start
     if min_gap_seconds > 0:
@@ -32,7 +32,7 @@ def rhythm(session: Session, period: Period, scope: Scope, daily_limit: int,
         Delivery.status == DeliveryStatus.sent, Delivery.sent_at >= since, Delivery.sent_at < period.end,
     )).subquery()
     if min_gap_seconds > 0:
-        gap = seconds_between(dialect, sends.c.previous, sends.c.sent_at)
+        gap = seconds_between(database, sends.c.previous, sends.c.sent_at)
         close = func.count().filter(and_(sends.c.previous.is_not(None), gap < min_gap_seconds))
     else:
         close = literal(0, Integer)

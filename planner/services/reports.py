@@ -15,12 +15,8 @@ from sqlalchemy.sql import ColumnElement
 
 from planner.models import Channel, Delivery, DeliveryStatus, Post, PostStatus, Review
 from planner.services import report_activity, report_punctuality, report_rhythm
-from planner.services.report_periods import Period, seconds_between, spread
+from planner.services.report_periods import Period, dialect, seconds_between, spread
 from planner.services.report_scope import Scope
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 def _due_in(period: Period) -> ColumnElement[bool]:
@@ -69,7 +65,7 @@ def posts_published(session: Session, period: Period, scope: Scope) -> dict[str,
 
 def approval_turnaround(session: Session, period: Period, scope: Scope) -> dict[str, Any]:
     """Time from submitting a post to an operator's decision, for decisions made in the period."""
-    waited = seconds_between(_dialect(session), Review.submitted_at, Review.created_at)
+    waited = seconds_between(dialect(session), Review.submitted_at, Review.created_at)
     base = (select(Review.id)
             .where(Review.created_at >= period.start, Review.created_at < period.end,
                    Review.submitted_at.is_not(None)))

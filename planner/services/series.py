@@ -26,7 +26,6 @@ from planner.services import audit, posts, recurrence, workspace
 from planner.services.checks import Checker, Finding
 from planner.services.series_checks import SeriesInput, validate
 from planner.services.series_posts import (
-    community_name,
     findings_of,
     future_posts,
     horizon,
@@ -102,7 +101,7 @@ def list_series(session: Session) -> list[Series]:
 def occurrences(session: Session, series: Series, start: datetime, end: datetime, *,
                 config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Occurrences in ``[start, end)``, beyond the horizon too, each with its text and its post."""
-    return projected(session, series, start, end, community_name(session, config), PROJECTION_LIMIT,
+    return projected(session, series, start, end, workspace.community_name(session, config), PROJECTION_LIMIT,
                      config)
 
 
@@ -111,7 +110,7 @@ def projected_occurrences(session: Session, start: datetime, end: datetime, *,
     """Occurrences of every active series in ``[start, end)`` that are not posts yet (for the
     calendar): dicts with series_id, kind, title, body, scheduled_at, channel_ids and tags."""
     if community is None:
-        community = str(workspace.get(session, "community_name", DEFAULTS["COMMUNITY_NAME"]))
+        community = workspace.community_name(session, DEFAULTS)
     found: list[dict[str, Any]] = []
     due = session.scalars(select(Series).where(Series.status == SeriesStatus.active,
                                                Series.next_occurrence_at < end))
@@ -150,7 +149,7 @@ def materialise_due(session: Session, *, now: datetime, config: Mapping[str, Any
 
 def create_series(session: Session, author: User, data: SeriesInput, *, now: datetime,
                   config: Mapping[str, Any], checker: Checker) -> Series:
-    channels = validate(session, data, now=now, community=community_name(session, config),
+    channels = validate(session, data, now=now, community=workspace.community_name(session, config),
                         language=language_of(author, config))
     series = Series(author_id=author.id, status=SeriesStatus.active, created_at=now,
                     updated_at=now)
@@ -176,7 +175,7 @@ def update_series(session: Session, user: User, series: Series, data: SeriesInpu
     """Edit the series and all its future occurrences, except those edited on their own."""
     if not can_edit(user, series):
         _deny(user, series, "edit")
-    channels = validate(session, data, now=now, community=community_name(session, config),
+    channels = validate(session, data, now=now, community=workspace.community_name(session, config),
                         saved_start=series.starts_at, language=language_of(series.author, config))
     before = schedule_of(series)
     old = input_of(series)

@@ -33,10 +33,6 @@ def horizon(config: Mapping[str, Any]) -> timedelta:
     return timedelta(days=int(config["SERIES_HORIZON_DAYS"]))
 
 
-def community_name(session: Session, config: Mapping[str, Any]) -> str:
-    return str(workspace.get(session, "community_name", config["COMMUNITY_NAME"]))
-
-
 def language_of(author: User | None, config: Mapping[str, Any] | None = None) -> str:
     """The language a series is written in: its author's, else the installation's default."""
     if author is not None and author.locale:
@@ -101,7 +97,7 @@ def materialise(session: Session, series: Series, *, now: datetime, config: Mapp
     if series.status != SeriesStatus.active or nxt is None or nxt > limit:
         return []
     taken = set(session.scalars(select(Post.occurrence_at).where(Post.series_id == series.id)))
-    community = community_name(session, config)
+    community = workspace.community_name(session, config)
     language = language_of(series.author, config)
     created = []
     held: dict[str, list[str]] = {}
@@ -163,7 +159,7 @@ def rewrite_future(session: Session, user: User, series: Series, before: Schedul
         wanted = {position.get(p.occurrence_at) for p in future} - {None}
         moved = {o.index: o for o in _up_to(series, max(wanted, default=-1))}
         others = {p.occurrence_at for p in posts_of(session, series)} - {p.occurrence_at for p in future}
-        community = community_name(session, config)
+        community = workspace.community_name(session, config)
         keep: list[tuple[Post, Occurrence]] = []
         gone: list[Post] = []
         for post in future:

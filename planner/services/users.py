@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from planner.crypto import token_digest
 from planner.errors import Conflict, NotFound, ValidationFailed
 from planner.models import ApiToken, Role, User
 from planner.services import audit, passwords
@@ -123,7 +123,7 @@ def create_token(session: Session, user: User, *, now: datetime, name: str = "cl
         message = _("scope must be one of %(scopes)s", scopes=", ".join(TOKEN_SCOPES))
         raise ValidationFailed(_("the token was not created"), {"scope": message})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name[:100], scope=scope, token_hash=_digest(token),
+    session.add(ApiToken(user_id=user.id, name=name[:100], scope=scope, token_hash=token_digest(token),
                          created_at=now))
     session.flush()
     audit.record(session, at=now, actor=user, action="token.create", subject_type="user",
@@ -134,7 +134,7 @@ def create_token(session: Session, user: User, *, now: datetime, name: str = "cl
 def token_for_request(session: Session, token: str, now: datetime) -> ApiToken | None:
     """The live token with this value, its use noted; None for an unknown or revoked one."""
     row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
     )
     if row is None or not row.user.active:
         return None
@@ -158,7 +158,3 @@ def revoke_token(session: Session, token_id: int, *, actor: User | str, now: dat
         audit.record(session, at=now, actor=actor, action="token.revoke", subject_type="user",
                      subject_id=row.user_id, token_id=row.id, name=row.name)
     return row
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from planner.models import Post, User
 from planner.services import posts as post_service
+from planner.services import workspace
 from planner.services.posts import PostInput
 from planner.services.report_periods import week_of
-from planner.services.report_requests import figures_for, workspace_zone
+from planner.services.report_requests import figures_for
 
 
 def day_range(first: str, last: str) -> str:
@@ -48,7 +49,7 @@ def last_week_text(figures: dict[str, Any]) -> tuple[str, str]:
 def draft(session: Session, config: dict[str, Any], user: User, channel_id: int, *,
           now: datetime) -> Post:
     """An announcement with last week's figures, submitted for review, due in an hour."""
-    period = week_of(now, workspace_zone(session, config)).previous()
+    period = week_of(now, workspace.timezone(session, config)).previous()
     figures = figures_for(session, config, now=now, start=period.first, end=period.last)
     title, body = last_week_text(figures)
     post = post_service.create_post(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -54,6 +56,16 @@ GUEST_SESSION_TEMPLATES = {
 def get(session: Session, key: str, default: Any) -> Any:
     row = session.get(WorkspaceSetting, key)
     return default if row is None else row.value
+
+
+def community_name(session: Session, config: Mapping[str, Any]) -> str:
+    """What the community calls itself: the workspace's setting, else the installation's default."""
+    return str(get(session, "community_name", config["COMMUNITY_NAME"]))
+
+
+def timezone(session: Session, config: Mapping[str, Any]) -> ZoneInfo:
+    """The workspace's timezone: its setting, else the installation's default."""
+    return ZoneInfo(get(session, "timezone", config["TIMEZONE"]))
 
 
 def put(session: Session, key: str, value: Any, *, actor: User | str, now: datetime) -> None:

@@ -72,7 +72,7 @@ def _layout_context() -> dict[str, object]:
 
     alive, _beat = worker_alive(db(), state())
     attention = deliveries.count_needing_attention(db()) if current_user.has_role(Role.operator) else 0
-    community = workspace.get(db(), "community_name", state().config["COMMUNITY_NAME"])
+    community = workspace.community_name(db(), state().config)
     return {"Role": Role, "worker_alive": alive, "deliveries_needing_attention": attention,
             "community_name": community}
 

@@ -179,7 +179,7 @@ def run_try(channel: Channel, action: str, user: Any) -> TryResult:
     st = state()
     context = ChannelContext(
         instance_path=st.instance_path,
-        community_name=workspace.get(db(), "community_name", st.config["COMMUNITY_NAME"]))
+        community_name=workspace.community_name(db(), st.config))
     http = HttpClient()
     try:
         result = try_channel(db(), st.registry, st.secret_box, channel, action,

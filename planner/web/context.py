@@ -12,12 +12,11 @@ from flask import abort, g, request
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
-from planner.channel_api import ChannelContext
 from planner.db import reading
 from planner.errors import PlannerError, ValidationFailed
 from planner.models import Role
 from planner.services import account, workspace
-from planner.services.checks import Checker
+from planner.services.checks import Checker, checker_for
 from planner.state import state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,8 +40,7 @@ def now() -> datetime:
 
 
 def workspace_timezone() -> ZoneInfo:
-    name = workspace.get(db(), "timezone", state().config["TIMEZONE"])
-    return ZoneInfo(name)
+    return workspace.timezone(db(), state().config)
 
 
 def viewer_timezone() -> ZoneInfo:
@@ -60,10 +58,7 @@ def allow_self_approval() -> bool:
 
 def checker() -> Checker:
     """The pre-publish checks, with this installation's channel kinds and workspace settings."""
-    st = state()
-    community = workspace.get(db(), "community_name", st.config["COMMUNITY_NAME"])
-    return Checker(st.registry, ChannelContext(instance_path=st.instance_path,
-                                               community_name=community), st.config["TIMEZONE"])
+    return checker_for(state(), db())
 
 
 def role_required(role: Role) -> Callable[[F], F]:

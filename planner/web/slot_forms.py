@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from planner.services.booking_templates import BODY_MAX, TITLE_MAX
 from planner.web.forms import CheckboxListField
 
 MODES = [SelectChoice("optional", _l("optional")), SelectChoice("required", _l("required")),
@@ -57,8 +58,8 @@ class MoveForm(FlaskForm):
 
 
 class TemplateTextForm(Form):
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
-    body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=5000)])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=TITLE_MAX)])
+    body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=BODY_MAX)])
 
 
 class AnnouncementTemplateForm(TemplateTextForm):

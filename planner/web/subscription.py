@@ -38,7 +38,7 @@ def feed():  # type: ignore[no-untyped-def]
     moment = now()
     posts = post_service.list_posts(db(), start=moment - timedelta(days=DAYS_BACK),
                                     end=moment + timedelta(days=DAYS_AHEAD), limit=MAX_EVENTS)
-    community = workspace.get(db(), "community_name", state().config["COMMUNITY_NAME"])
+    community = workspace.community_name(db(), state().config)
     with force_locale(user.locale) if user.locale else nullcontext():
         body = plan_calendar(
             posts, name=_("%(community)s · planner", community=community), uid_domain=request.host,
